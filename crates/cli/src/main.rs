@@ -1,0 +1,332 @@
+//! The single `clusterwise` binary: serve, demo, migrate, import, export, config.
+//! Exit codes are decided in one place ([`main`]): 0 success, 1 error, 2 usage, 3 rows rejected.
+
+mod config;
+mod import;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use config::Config;
+use domain::NaiveDate;
+use service::import::ImportKind;
+use service::{Service, SystemClock};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(name = "clusterwise", version, about = "Form, fund, govern and evaluate clusters of schools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build a fresh demo database from the real Norfolk census and serve it.
+    Demo {
+        /// The demo database file (replaced if it exists).
+        #[arg(long, default_value = "clusterwise-demo.db")]
+        db: PathBuf,
+        #[arg(long)]
+        bind: Option<String>,
+        /// The Norfolk census CSV (default: shared/data/real/norfolk_schools_spc_2022_23.csv).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Build the database and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Serve the web interface on an existing database.
+    Serve {
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Create or update the database schema.
+    Migrate {
+        #[arg(long)]
+        db: Option<String>,
+    },
+    /// Import a census, GIAS or cluster membership file (all-or-nothing).
+    Import {
+        kind: KindArg,
+        file: PathBuf,
+        #[arg(long)]
+        db: Option<String>,
+        /// Import the good rows even when some are rejected.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Print a JSON summary on standard output.
+        #[arg(long)]
+        json: bool,
+        /// The authority's LA code (required for cluster files; otherwise each row goes to its own LA).
+        #[arg(long)]
+        authority: Option<String>,
+        /// Census day (YYYY-MM-DD) when the file does not say (default: from the file name).
+        #[arg(long, value_parser = parse_date)]
+        census_date: Option<NaiveDate>,
+        /// Day cluster memberships start (YYYY-MM-DD; default today).
+        #[arg(long, value_parser = parse_date)]
+        effective: Option<NaiveDate>,
+    },
+    /// Export the register.
+    Export {
+        what: ExportWhat,
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        authority: Option<String>,
+    },
+    /// Create a user (the password is read from CLUSTERWISE_NEW_PASSWORD).
+    CreateUser {
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long)]
+        authority: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "authority_officer")]
+        role: String,
+    },
+    /// Configuration.
+    Config {
+        /// Print a commented default clusterwise.toml.
+        #[arg(long)]
+        example: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    Census,
+    Gias,
+    Clusters,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportWhat {
+    Schools,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date like 2023-01-19"))
+}
+
+/// What went wrong, for the exit code.
+enum Outcome {
+    Ok,
+    Rejected,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLUSTERWISE_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Rejected) => ExitCode::from(3),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn open(db: &str) -> Result<Service> {
+    let store = store::connect(db).await.context("opening the database")?;
+    Ok(Service::new(Arc::new(store), Arc::new(SystemClock)))
+}
+
+async fn run(cli: Cli) -> Result<Outcome> {
+    let config = Config::load()?;
+    match cli.command {
+        Command::Config { example } => {
+            if example {
+                print!("{}", config::EXAMPLE);
+            } else {
+                println!("db = {:?}", store::redact(&config.db));
+                println!("bind = {:?}", config.bind);
+                println!("secure_cookies = {}", config.secure_cookies);
+                println!("max_upload_mib = {}", config.max_upload_mib);
+            }
+        }
+        Command::Migrate { db } => {
+            let db = db.unwrap_or(config.db);
+            open(&db).await?;
+            println!("The database {} is up to date.", store::redact(&db));
+        }
+        Command::Serve { db, bind } => {
+            let db = db.unwrap_or_else(|| config.db.clone());
+            let service = open(&db).await?;
+            serve(service, bind.as_deref().unwrap_or(&config.bind), &config).await?;
+        }
+        Command::Demo { db, bind, data, no_serve } => {
+            let data = match data {
+                Some(d) => d,
+                None => find_demo_data()?,
+            };
+            let bytes = std::fs::read(&data).with_context(|| format!("cannot read {}", data.display()))?;
+            for suffix in ["", "-wal", "-shm"] {
+                let p = PathBuf::from(format!("{}{suffix}", db.display()));
+                if p.exists() {
+                    std::fs::remove_file(&p).with_context(|| format!("cannot replace {}", p.display()))?;
+                }
+            }
+            let service = open(&db.display().to_string()).await?;
+            let summary = service.build_demo(&bytes).await?;
+            println!("Clusterwise demo: {} Norfolk schools from the January 2023 school census ({}).", summary.schools, data.display());
+            println!("{} illustrative clusters (each state-funded secondary with its nearest schools; not a proposal).", summary.clusters);
+            println!("Database: {}", db.display());
+            println!();
+            println!("Demo accounts (password for all: {}):", service::demo::DEMO_PASSWORD);
+            for a in &summary.accounts {
+                println!("  {:<24} {:<38} {}", a.role.label(), a.email, a.scope);
+            }
+            if !no_serve {
+                serve(service, bind.as_deref().unwrap_or(&config.bind), &config).await?;
+            }
+        }
+        Command::Import {
+            kind,
+            file,
+            db,
+            skip_invalid,
+            json,
+            authority,
+            census_date,
+            effective,
+        } => {
+            let service = open(&db.unwrap_or(config.db)).await?;
+            let kind = match kind {
+                KindArg::Census => ImportKind::Census,
+                KindArg::Gias => ImportKind::Gias,
+                KindArg::Clusters => ImportKind::Clusters,
+            };
+            let written = import::run_import(
+                &service,
+                import::ImportArgs {
+                    kind,
+                    file: &file,
+                    authority: authority.as_deref(),
+                    skip_invalid,
+                    json,
+                    census_date,
+                    effective,
+                },
+            )
+            .await?;
+            if !written {
+                return Ok(Outcome::Rejected);
+            }
+        }
+        Command::Export { what, db, out, authority } => {
+            let service = open(&db.unwrap_or(config.db)).await?;
+            match what {
+                ExportWhat::Schools => import::run_export_schools(&service, authority.as_deref(), out.as_deref()).await?,
+            }
+        }
+        Command::CreateUser {
+            db,
+            authority,
+            email,
+            name,
+            role,
+        } => {
+            let service = open(&db.unwrap_or(config.db)).await?;
+            let la = domain::ids::LaCode::parse(&authority).map_err(|e| anyhow::anyhow!("--authority: {e}"))?;
+            let authority = service
+                .store()
+                .authority_by_code(la)
+                .await?
+                .with_context(|| format!("no authority with LA code {la}"))?;
+            let role = domain::access::UserRole::from_code(&role).with_context(|| {
+                format!(
+                    "--role must be one of: {}",
+                    domain::access::UserRole::ALL.map(|r| r.code()).join(", ")
+                )
+            })?;
+            if role.natural_scope_kind() != domain::access::ScopeKind::Authority {
+                bail!("create-user makes authority-wide users; other roles are created in the web interface");
+            }
+            let password = std::env::var("CLUSTERWISE_NEW_PASSWORD")
+                .context("set CLUSTERWISE_NEW_PASSWORD to the new user's password")?;
+            let user = service
+                .create_user(authority.id, &email, &name, role, domain::access::Scope::Authority, &password)
+                .await?;
+            println!("Created {} ({}).", user.email, user.role.label());
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The demo data: beside the working directory's repository, or beside this crate at build time.
+fn find_demo_data() -> Result<PathBuf> {
+    const NAME: &str = "shared/data/real/norfolk_schools_spc_2022_23.csv";
+    let candidates = [
+        PathBuf::from("..").join(NAME),
+        PathBuf::from(NAME),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..").join(NAME),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .with_context(|| format!("cannot find the Norfolk census file ({NAME}); pass it with --data FILE"))
+}
+
+async fn serve(service: Service, bind: &str, config: &Config) -> Result<()> {
+    let web_config = web::WebConfig {
+        secure_cookies: config.secure_cookies,
+        max_upload_bytes: config.max_upload_mib.saturating_mul(1024 * 1024),
+    };
+    let app = web::router(service, web_config);
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let addr = listener.local_addr().context("listener address")?;
+    println!();
+    println!("Serving on http://{addr}  (Ctrl-C to stop)");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the web server stopped")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,16 @@
+//! Clusterwise's domain: the rules of the register, pure and synchronous.
+//!
+//! Invariants: this crate performs no I/O, reads no clock and draws no randomness. Today's date,
+//! ids and seeds come in as arguments. Types here do not derive `Serialize`: the web and CLI
+//! layers own their wire formats.
+
+pub mod access;
+pub mod cluster;
+pub mod demo_map;
+pub mod geo;
+pub mod ids;
+pub mod import;
+pub mod overview;
+pub mod school;
+
+pub use chrono::{Datelike, NaiveDate, Weekday};

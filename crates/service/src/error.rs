@@ -1,0 +1,38 @@
+//! The caller's fault versus ours.
+
+use crate::store::StoreError;
+use domain::access::AccessError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request broke a rule; the message says which.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Our fault: the cause is logged, the person sees "internal error".
+    #[error("internal error: {0}")]
+    Unexpected(String),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ServiceError::NotFound(what),
+            StoreError::Conflict(what) => ServiceError::Conflict(what),
+            StoreError::Other(what) => ServiceError::Unexpected(what),
+        }
+    }
+}
+
+impl From<AccessError> for ServiceError {
+    fn from(e: AccessError) -> Self {
+        ServiceError::Forbidden(e.to_string())
+    }
+}

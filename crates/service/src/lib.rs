@@ -1,0 +1,35 @@
+//! Clusterwise's use cases: one function per user action. Loads through the [`Store`], calls the
+//! domain, saves. Web and CLI are thin shells over this crate and never touch SQL.
+
+pub mod auth;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod import;
+pub mod register;
+pub mod store;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{ServiceError, ServiceResult};
+pub use store::{Store, StoreError};
+
+use std::sync::Arc;
+
+/// The library API: everything a person can do, over one store and one clock.
+#[derive(Clone, Debug)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Service { store, clock }
+    }
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+}

@@ -1,0 +1,431 @@
+//! The Store contract suite: the same tests on SQLite (always) and PostgreSQL (when
+//! `CLUSTERWISE_TEST_POSTGRES_URL` names a server; under CI it must). Each test gets a fresh database.
+#![allow(clippy::unwrap_used)]
+
+use domain::NaiveDate;
+use domain::access::{Scope, UserRole};
+use domain::cluster::MembershipRole;
+use domain::geo::Location;
+use domain::ids::{AuthorityId, ClusterId, LaCode, Laestab, Urn, UserId};
+use domain::import::{MembershipRecord, SchoolRecord};
+use domain::school::{AreaRef, Census, Governance, Phase, School, SchoolStatus, SchoolWithCensus, Tenths};
+use service::store::{NewUser, SchoolPage, SchoolQuery, SchoolSort, SessionRecord, Store, StoreError};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn la(code: &str) -> LaCode {
+    LaCode::parse(code).unwrap()
+}
+
+fn urn(n: u32) -> Urn {
+    Urn::from_u32(n).unwrap()
+}
+
+fn record(n: u32, name: &str, phase: Phase, pupils: u32, fsm: u32, district: &str, census_day: &str) -> SchoolRecord {
+    SchoolRecord {
+        line: 2,
+        la_code: la("926"),
+        la_name: "Norfolk".into(),
+        school: School {
+            urn: urn(n),
+            laestab: Some(Laestab::from_parts(la("926"), u16::try_from(n % 10_000).unwrap()).unwrap()),
+            name: name.into(),
+            phase,
+            establishment_type: "Community school".into(),
+            governance: Governance::LaMaintained,
+            status: SchoolStatus::Open,
+            opened_on: None,
+            closed_on: None,
+            sex: Some("Mixed".into()),
+            denomination: None,
+            trust: None,
+            postcode: Some("NR1 2AB".into()),
+            location: Some(Location {
+                easting: 620_000 + i32::try_from(n % 1000).unwrap(),
+                northing: 308_000,
+                latitude: Some(52.6),
+                longitude: Some(1.29),
+            }),
+            district: Some(AreaRef {
+                code: "E07000148".into(),
+                name: district.into(),
+            }),
+            constituency: None,
+            ward: None,
+            urban_rural: None,
+        },
+        census: Some(Census {
+            census_date: day(census_day),
+            pupils,
+            pupils_fte: Some(Tenths(i64::from(pupils) * 10)),
+            fsm_count: Some(fsm),
+            fsm_pct: Tenths::from_ratio_percent(i64::from(fsm), i64::from(pupils)),
+            sen_count: None,
+            eal_count: None,
+            stages: [None, None, Some(pupils / 2), Some(pupils - pupils / 2), None, None, None],
+        }),
+    }
+}
+
+fn sample() -> Vec<SchoolRecord> {
+    vec![
+        record(120001, "Alpha Primary School", Phase::Primary, 200, 20, "Norwich", "2023-01-19"),
+        record(120002, "Beta High School", Phase::Secondary, 1000, 150, "Norwich", "2023-01-19"),
+        record(120003, "Gamma 100% Infant School", Phase::Primary, 90, 9, "Breckland", "2023-01-19"),
+        record(120004, "Delta Special School", Phase::Special, 80, 40, "Breckland", "2023-01-19"),
+    ]
+}
+
+fn member(n: u32, cluster: &str, role: MembershipRole) -> MembershipRecord {
+    MembershipRecord {
+        line: 2,
+        urn: urn(n),
+        cluster: cluster.into(),
+        role,
+    }
+}
+
+async fn norfolk(store: &dyn Store) -> AuthorityId {
+    store.create_authority(la("926"), "Norfolk").await.unwrap().id
+}
+
+fn names(p: SchoolPage) -> Vec<String> {
+    p.rows.into_iter().map(|r| r.school.school.name).collect()
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `test` on a fresh SQLite file.
+async fn on_sqlite<F, Fut>(test: F)
+where
+    F: Fn(store::SqlStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("contract.db");
+    let store = store::connect(&path.display().to_string()).await.unwrap();
+    test(store.clone()).await;
+    store.close().await;
+}
+
+/// Runs `test` on a fresh PostgreSQL database, created on the server the environment names.
+async fn on_postgres<F, Fut>(test: F)
+where
+    F: Fn(store::SqlStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Ok(admin_url) = std::env::var("CLUSTERWISE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the contract suite on PostgreSQL: set CLUSTERWISE_TEST_POSTGRES_URL (scripts/test.sh does)"
+        );
+        eprintln!("PostgreSQL contract tests not run: CLUSTERWISE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    use sqlx::{Connection, Executor};
+    sqlx::any::install_default_drivers();
+    let name = format!(
+        "cw_contract_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+    let store = store::connect(&format!("{base}/{name}")).await.unwrap();
+    test(store.clone()).await;
+    store.close().await;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+        .await
+        .unwrap();
+}
+
+macro_rules! contract {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn sqlite() {
+                on_sqlite($body).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                on_postgres($body).await;
+            }
+        }
+    };
+}
+
+contract!(migrations_leave_an_empty_register, |s: store::SqlStore| async move {
+    s.ping().await.unwrap();
+    assert!(s.list_authorities().await.unwrap().is_empty());
+});
+
+contract!(authorities_are_unique_by_la_code, |s: store::SqlStore| async move {
+    let a = norfolk(&s).await;
+    assert_eq!(s.authority(a).await.unwrap().name, "Norfolk");
+    assert_eq!(s.authority_by_code(la("926")).await.unwrap().map(|x| x.id), Some(a));
+    assert!(s.authority_by_code(la("801")).await.unwrap().is_none());
+    assert!(matches!(s.create_authority(la("926"), "Again").await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.authority(AuthorityId(999)).await, Err(StoreError::NotFound(_))));
+});
+
+contract!(import_inserts_then_updates_and_keeps_census_history, |s: store::SqlStore| async move {
+    let a = norfolk(&s).await;
+    let c = s.save_school_import(a, &sample()).await.unwrap();
+    assert_eq!((c.inserted, c.updated, c.census_rows), (4, 0, 4));
+    let all = s.all_schools(a).await.unwrap();
+    assert_eq!(all.len(), 4);
+    let first = sample().remove(0);
+    assert_eq!(all[0], SchoolWithCensus { school: first.school, census: first.census });
+
+    // A newer census updates by URN and keeps the history.
+    let mut newer = record(120001, "Alpha Primary Academy", Phase::Primary, 210, 30, "Norwich", "2024-01-18");
+    if let Some(l) = newer.school.location.as_mut() {
+        l.latitude = None;
+    }
+    let c = s.save_school_import(a, &[newer]).await.unwrap();
+    assert_eq!((c.inserted, c.updated, c.census_rows), (0, 1, 1));
+    let d = s.school(a, urn(120001)).await.unwrap().unwrap();
+    assert_eq!(d.school.school.name, "Alpha Primary Academy");
+    assert_eq!(d.school.pupils(), 210);
+    assert_eq!(d.census_history.iter().map(|c| c.pupils).collect::<Vec<_>>(), vec![210, 200]);
+    // An empty value in the new file keeps the stored one.
+    assert_eq!(d.school.school.location.unwrap().latitude, Some(52.6));
+
+    // Re-importing an older census does not make it the latest; the same date replaces figures.
+    s.save_school_import(a, &[record(120001, "Alpha Primary Academy", Phase::Primary, 205, 20, "Norwich", "2023-01-19")])
+        .await
+        .unwrap();
+    let d = s.school(a, urn(120001)).await.unwrap().unwrap();
+    assert_eq!(d.school.pupils(), 210);
+    assert_eq!(d.census_history.iter().map(|c| c.pupils).collect::<Vec<_>>(), vec![210, 205]);
+});
+
+contract!(large_imports_are_chunked, |s: store::SqlStore| async move {
+    let a = norfolk(&s).await;
+    let rows: Vec<SchoolRecord> = (0..1_234)
+        .map(|i| record(130_000 + i, &format!("School {i}"), Phase::Primary, 100 + i, i % 50, "Norwich", "2023-01-19"))
+        .collect();
+    let c = s.save_school_import(a, &rows).await.unwrap();
+    assert_eq!((c.inserted, c.census_rows), (1_234, 1_234));
+    let page = s
+        .list_schools(a, &SchoolQuery { limit: Some(10), ..SchoolQuery::default() })
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.rows.len()), (1_234, 10));
+});
+
+contract!(every_read_is_scoped_to_its_authority, |s: store::SqlStore| async move {
+    let a = norfolk(&s).await;
+    let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
+    s.save_school_import(a, &sample()).await.unwrap();
+    assert!(s.school(b, urn(120001)).await.unwrap().is_none());
+    assert!(s.all_schools(b).await.unwrap().is_empty());
+    assert_eq!(s.list_schools(b, &SchoolQuery::default()).await.unwrap().total, 0);
+    assert!(s.districts(b).await.unwrap().is_empty());
+    s.save_memberships(a, &[member(120001, "North", MembershipRole::Feeder)], day("2023-09-01"), false)
+        .await
+        .unwrap();
+    let cluster = s.list_clusters(a, day("2024-01-01")).await.unwrap()[0].cluster.id;
+    assert!(s.cluster(b, cluster, day("2024-01-01")).await.unwrap().is_none());
+    assert!(s.list_clusters(b, day("2024-01-01")).await.unwrap().is_empty());
+    assert!(s.current_memberships(b, day("2024-01-01")).await.unwrap().is_empty());
+    // Authority B cannot file memberships for authority A's schools.
+    assert!(s
+        .save_memberships(b, &[member(120001, "Raid", MembershipRole::Feeder)], day("2023-09-01"), false)
+        .await
+        .is_err());
+});
+
+contract!(school_list_searches_filters_sorts_and_pages, |s: store::SqlStore| async move {
+    let a = norfolk(&s).await;
+    s.save_school_import(a, &sample()).await.unwrap();
+    let q = |f: &dyn Fn(&mut SchoolQuery)| {
+        let mut q = SchoolQuery { on: Some(day("2024-01-01")), ..SchoolQuery::default() };
+        f(&mut q);
+        q
+    };
+    let p = s.list_schools(a, &q(&|q| q.search = Some("beta".into()))).await.unwrap();
+    assert_eq!(names(p), vec!["Beta High School"]);
+    let p = s.list_schools(a, &q(&|q| q.search = Some("120003".into()))).await.unwrap();
+    assert_eq!(names(p), vec!["Gamma 100% Infant School"]);
+    let p = s.list_schools(a, &q(&|q| q.search = Some("nr1 2ab".into()))).await.unwrap();
+    assert_eq!(p.total, 4);
+    // LIKE wildcards typed by a person are matched literally.
+    let p = s.list_schools(a, &q(&|q| q.search = Some("100%".into()))).await.unwrap();
+    assert_eq!(names(p), vec!["Gamma 100% Infant School"]);
+    let p = s.list_schools(a, &q(&|q| q.search = Some("_".into()))).await.unwrap();
+    assert_eq!(p.total, 0);
+    // Hostile input is data, not SQL.
+    let p = s
+        .list_schools(a, &q(&|q| q.search = Some("' OR 1=1; DROP TABLE schools; --".into())))
+        .await
+        .unwrap();
+    assert_eq!(p.total, 0);
+    let p = s.list_schools(a, &q(&|q| q.district = Some("x' OR '1'='1".into()))).await.unwrap();
+    assert_eq!(p.total, 0);
+    assert_eq!(s.all_schools(a).await.unwrap().len(), 4);
+    let p = s.list_schools(a, &q(&|q| q.phase = Some(Phase::Primary))).await.unwrap();
+    assert_eq!(names(p), vec!["Alpha Primary School", "Gamma 100% Infant School"]);
+    let p = s.list_schools(a, &q(&|q| q.district = Some("Breckland".into()))).await.unwrap();
+    assert_eq!(p.total, 2);
+    let p = s
+        .list_schools(
+            a,
+            &q(&|q| {
+                q.sort = SchoolSort::Pupils;
+                q.descending = true;
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.rows.iter().map(|r| r.school.pupils()).collect::<Vec<_>>(), vec![1000, 200, 90, 80]);
+    // 10.0 %, 10.0 %, 15.0 %, 50.0 %: ties broken by name.
+    let p = s.list_schools(a, &q(&|q| q.sort = SchoolSort::FsmPct)).await.unwrap();
+    assert_eq!(
+        names(p),
+        vec!["Alpha Primary School", "Gamma 100% Infant School", "Beta High School", "Delta Special School"]
+    );
+    let p = s
+        .list_schools(
+            a,
+            &q(&|q| {
+                q.limit = Some(2);
+                q.offset = 2;
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.total, 4);
+    assert_eq!(names(p), vec!["Delta Special School", "Gamma 100% Infant School"]);
+    assert_eq!(s.districts(a).await.unwrap(), vec!["Breckland", "Norwich"]);
+});
+
+contract!(memberships_are_dated_and_clusters_summarised, |s: store::SqlStore| async move {
+    let a = norfolk(&s).await;
+    s.save_school_import(a, &sample()).await.unwrap();
+    let first = vec![
+        member(120002, "Norwich", MembershipRole::Host),
+        member(120001, "Norwich", MembershipRole::Feeder),
+        member(120003, "Breckland", MembershipRole::Feeder),
+        member(120004, "Breckland", MembershipRole::Special),
+    ];
+    let c = s.save_memberships(a, &first, day("2023-09-01"), true).await.unwrap();
+    assert_eq!((c.inserted, c.updated, c.clusters_created), (4, 0, 2));
+    // The same file again changes nothing.
+    let c = s.save_memberships(a, &first, day("2023-09-01"), true).await.unwrap();
+    assert_eq!((c.inserted, c.updated, c.clusters_created), (0, 0, 0));
+
+    let clusters = s.list_clusters(a, day("2024-01-01")).await.unwrap();
+    let listed: Vec<&str> = clusters.iter().map(|c| c.cluster.name.as_str()).collect();
+    assert_eq!(listed, vec!["Breckland", "Norwich"]);
+    let norwich = &clusters[1];
+    assert!(norwich.cluster.illustrative);
+    assert_eq!((norwich.schools, norwich.pupils, norwich.fsm_count, norwich.fsm_base), (2, 1200, 170, 1200));
+    assert_eq!((norwich.secondaries, norwich.primaries, norwich.others), (1, 1, 0));
+    let detail = s.cluster(a, norwich.cluster.id, day("2024-01-01")).await.unwrap().unwrap();
+    assert_eq!(detail.members[0].1, MembershipRole::Host);
+    assert!(s.cluster(a, ClusterId(9_999), day("2024-01-01")).await.unwrap().is_none());
+    // Before the start date nobody is a member.
+    assert!(s.current_memberships(a, day("2023-08-31")).await.unwrap().is_empty());
+
+    // Moving a school ends its old membership and keeps the history.
+    let c = s
+        .save_memberships(a, &[member(120003, "Norwich", MembershipRole::Feeder)], day("2024-09-01"), true)
+        .await
+        .unwrap();
+    assert_eq!((c.inserted, c.updated), (1, 1));
+    let before = s.current_memberships(a, day("2024-08-31")).await.unwrap();
+    let after = s.current_memberships(a, day("2024-09-01")).await.unwrap();
+    let cluster_of = |v: &[(Urn, ClusterId, MembershipRole)]| v.iter().find(|x| x.0.get() == 120003).unwrap().1;
+    assert_eq!(cluster_of(&before), clusters[0].cluster.id);
+    assert_eq!(cluster_of(&after), norwich.cluster.id);
+    let d = s.school(a, urn(120003)).await.unwrap().unwrap();
+    assert_eq!(d.memberships.len(), 2);
+    assert_eq!(d.memberships[0].0.to, None);
+    assert_eq!(d.memberships[1].0.to, Some(day("2024-09-01")));
+    let listed = s
+        .list_schools(
+            a,
+            &SchoolQuery {
+                on: Some(day("2024-09-01")),
+                cluster: Some(norwich.cluster.id),
+                ..SchoolQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 3);
+    assert!(listed.rows.iter().all(|r| r.cluster.as_ref().map(|c| c.1.as_str()) == Some("Norwich")));
+});
+
+contract!(a_failed_write_leaves_nothing_behind, |s: store::SqlStore| async move {
+    let a = norfolk(&s).await;
+    s.save_school_import(a, &sample()).await.unwrap();
+    // The second row names a school that is not on the register: the whole file is refused.
+    let rows = vec![member(120001, "New", MembershipRole::Feeder), member(999_999, "Other", MembershipRole::Feeder)];
+    assert!(s.save_memberships(a, &rows, day("2023-09-01"), false).await.is_err());
+    assert!(s.list_clusters(a, day("2024-01-01")).await.unwrap().is_empty());
+    assert!(s.current_memberships(a, day("2024-01-01")).await.unwrap().is_empty());
+});
+
+contract!(users_sessions_and_sign_in_attempts, |s: store::SqlStore| async move {
+    let a = norfolk(&s).await;
+    let new = |email: &str, role, scope| NewUser {
+        authority: a,
+        email: email.into(),
+        display_name: "Pat".into(),
+        role,
+        scope,
+        password_hash: "$argon2id$fake".into(),
+    };
+    let u = s
+        .create_user(new("pat@example.org", UserRole::AuthorityOfficer, Scope::Authority))
+        .await
+        .unwrap();
+    let h = s
+        .create_user(new("head@example.org", UserRole::Headteacher, Scope::School(urn(120001))))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_user(new("pat@example.org", UserRole::Adviser, Scope::Authority)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let (found, hash) = s.user_credentials("PAT@example.org").await.unwrap().unwrap();
+    assert_eq!((found, hash.as_str()), (u.clone(), "$argon2id$fake"));
+    assert_eq!(s.user_credentials("head@example.org").await.unwrap().unwrap().0, h);
+    assert!(s.user_credentials("nobody@example.org").await.unwrap().is_none());
+
+    let session = SessionRecord {
+        token_hash: "abc".into(),
+        user: u.id,
+        csrf_token: "csrf".into(),
+        created_at: 100,
+        expires_at: 200,
+    };
+    s.create_session(&session).await.unwrap();
+    assert_eq!(s.session("abc", 150).await.unwrap(), Some((session.clone(), u.clone())));
+    assert!(s.session("abc", 200).await.unwrap().is_none(), "expired");
+    assert!(s.session("other", 150).await.unwrap().is_none());
+    s.delete_session("abc").await.unwrap();
+    assert!(s.session("abc", 150).await.unwrap().is_none());
+    assert!(s.create_session(&SessionRecord { user: UserId(9_999), ..session }).await.is_err());
+
+    for t in 0..3 {
+        s.record_sign_in_attempt("pat@example.org", 1_000 + t, false).await.unwrap();
+    }
+    assert_eq!(s.failed_sign_ins_since("pat@example.org", 0).await.unwrap(), 3);
+    assert_eq!(s.failed_sign_ins_since("pat@example.org", 1_001).await.unwrap(), 2);
+    s.record_sign_in_attempt("pat@example.org", 1_010, true).await.unwrap();
+    assert_eq!(s.failed_sign_ins_since("pat@example.org", 0).await.unwrap(), 0, "a success resets the count");
+});

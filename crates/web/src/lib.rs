@@ -1,0 +1,1 @@
+//! Clusterwise web interface (being written).
