@@ -78,6 +78,28 @@ impl Service {
         let effective = NaiveDate::from_ymd_opt(y, 9, 1).unwrap_or_default();
         let counts = self.store.save_memberships(authority.id, &records, effective, true).await?;
 
+        // The district layer as the census records it; an illustrative network of Norwich's
+        // secondary schools (a City Learning Centre partnership is the kind of network this is for).
+        let districts = domain::geo::districts_from_register(&schools);
+        self.save_geography_layer(authority.id, domain::geo::LayerKind::District, "Districts", &districts)
+            .await?;
+        let norwich_secondaries: Vec<Urn> = schools
+            .iter()
+            .filter(|s| {
+                s.school.is_state_funded()
+                    && s.school.phase.is_secondary_anchor()
+                    && s.school.district.as_ref().is_some_and(|d| d.name == "Norwich")
+            })
+            .map(|s| s.school.urn)
+            .collect();
+        self.save_network(
+            authority.id,
+            "Norwich secondary partnership (illustrative)",
+            "Illustrative network for the demo: shared sixth-form and City Learning Centre planning",
+            &norwich_secondaries,
+        )
+        .await?;
+
         // Scope the cluster and school accounts to the largest illustrative cluster's host.
         let today = self.clock.today();
         let clusters = self.store.list_clusters(authority.id, today).await?;

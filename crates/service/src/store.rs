@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use domain::NaiveDate;
 use domain::access::{Scope, User, UserRole};
 use domain::cluster::{Cluster, MembershipRole};
-use domain::ids::{AuthorityId, ClusterId, LaCode, UserId, Urn};
+use domain::cluster::Network;
+use domain::geo::{Area, GeographyLayer, LayerKind};
+use domain::ids::{AuthorityId, ClusterId, LaCode, LayerId, NetworkId, UserId, Urn};
 use domain::import::{MembershipRecord, SchoolRecord};
 use domain::school::{Census, Phase, SchoolWithCensus};
 
@@ -88,6 +90,10 @@ pub struct SchoolDetail {
     pub census_history: Vec<Census>,
     /// Every membership, newest first, with the cluster's name.
     pub memberships: Vec<(domain::cluster::Membership, String)>,
+    /// Networks the school belongs to: (id, name, purpose), by name.
+    pub networks: Vec<(NetworkId, String, String)>,
+    /// Areas the school lies in: (layer kind, layer name, area code, area name), by layer name.
+    pub areas: Vec<(LayerKind, String, String, String)>,
 }
 
 /// A cluster in the list with its current size.
@@ -182,6 +188,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: ClusterId,
         day: NaiveDate,
     ) -> StoreResult<Option<ClusterDetail>>;
+
+    /// Creates or replaces (by name) a geography layer and its areas. One transaction.
+    async fn save_geography_layer(
+        &self,
+        authority: AuthorityId,
+        kind: LayerKind,
+        name: &str,
+        areas: &[Area],
+    ) -> StoreResult<LayerId>;
+    async fn geography_layers(&self, authority: AuthorityId) -> StoreResult<Vec<GeographyLayer>>;
+    /// Creates or replaces (by name) a network and its members. One transaction.
+    async fn save_network(
+        &self,
+        authority: AuthorityId,
+        name: &str,
+        purpose: &str,
+        members: &[Urn],
+    ) -> StoreResult<NetworkId>;
+    async fn networks(&self, authority: AuthorityId) -> StoreResult<Vec<Network>>;
 
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     /// The user and their password hash, by e-mail (case-insensitive).

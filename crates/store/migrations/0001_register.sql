@@ -24,8 +24,9 @@ CREATE TABLE schools (
     postcode TEXT,
     easting BIGINT,
     northing BIGINT,
-    latitude DOUBLE PRECISION,
-    longitude DOUBLE PRECISION,
+    -- WGS84 degrees × 1,000,000, exact (sqlx's Any driver mis-types float NULLs for PostgreSQL).
+    latitude_e6 BIGINT,
+    longitude_e6 BIGINT,
     district_code TEXT,
     district_name TEXT,
     constituency_code TEXT,

@@ -6,6 +6,7 @@
 //! query is scoped by authority. Each trait method is atomic: multi-statement writes run in one
 //! transaction. Integers are BIGINT, booleans 0/1, dates ISO-8601 text, money integer pence.
 
+mod areas;
 mod clusters;
 mod migrate;
 mod rows;
@@ -16,7 +17,9 @@ use async_trait::async_trait;
 use domain::NaiveDate;
 use domain::access::User;
 use domain::cluster::MembershipRole;
-use domain::ids::{AuthorityId, ClusterId, LaCode, Urn};
+use domain::cluster::Network;
+use domain::geo::{Area, GeographyLayer, LayerKind};
+use domain::ids::{AuthorityId, ClusterId, LaCode, LayerId, NetworkId, Urn};
 use domain::import::{MembershipRecord, SchoolRecord};
 use domain::school::SchoolWithCensus;
 use service::store::{
@@ -211,6 +214,24 @@ impl Store for SqlStore {
     }
     async fn cluster(&self, authority: AuthorityId, id: ClusterId, day: NaiveDate) -> StoreResult<Option<ClusterDetail>> {
         clusters::cluster(self, authority, id, day).await
+    }
+    async fn save_geography_layer(
+        &self,
+        authority: AuthorityId,
+        kind: LayerKind,
+        name: &str,
+        areas: &[Area],
+    ) -> StoreResult<LayerId> {
+        areas::save_geography_layer(self, authority, kind, name, areas).await
+    }
+    async fn geography_layers(&self, authority: AuthorityId) -> StoreResult<Vec<GeographyLayer>> {
+        areas::geography_layers(self, authority).await
+    }
+    async fn save_network(&self, authority: AuthorityId, name: &str, purpose: &str, members: &[Urn]) -> StoreResult<NetworkId> {
+        areas::save_network(self, authority, name, purpose, members).await
+    }
+    async fn networks(&self, authority: AuthorityId) -> StoreResult<Vec<Network>> {
+        areas::networks(self, authority).await
     }
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
         users::create_user(self, user).await

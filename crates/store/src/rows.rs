@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 /// [`school_from_row`] reads them.
 pub(crate) const SCHOOL_COLUMNS: &str = "s.urn, s.laestab, s.name, s.phase, s.establishment_type, \
     s.governance, s.status, s.opened_on, s.closed_on, s.sex, s.denomination, s.trust, s.postcode, \
-    s.easting, s.northing, s.latitude, s.longitude, s.district_code, s.district_name, \
+    s.easting, s.northing, s.latitude_e6, s.longitude_e6, s.district_code, s.district_name, \
     s.constituency_code, s.constituency_name, s.ward_code, s.ward_name, s.urban_rural, \
     c.census_date, c.pupils, c.pupils_fte_tenths, c.fsm_count, c.fsm_pct_tenths, c.sen_count, \
     c.eal_count, c.stage_early_years, c.stage_nursery, c.stage_ks1, c.stage_ks2, c.stage_ks3, \
@@ -44,8 +44,15 @@ pub(crate) fn text(row: &AnyRow, i: usize) -> StoreResult<String> {
 pub(crate) fn int(row: &AnyRow, i: usize) -> StoreResult<i64> {
     row.try_get::<i64, _>(i).map_err(db_err)
 }
-fn opt_f64(row: &AnyRow, i: usize) -> StoreResult<Option<f64>> {
-    row.try_get::<Option<f64>, _>(i).map_err(db_err)
+/// Reads degrees stored as integer millionths.
+fn opt_degrees(row: &AnyRow, i: usize) -> StoreResult<Option<f64>> {
+    Ok(opt_i64(row, i)?.map(|v| v as f64 / 1e6))
+}
+
+/// Degrees to integer millionths (about 0.1 m), for storage.
+pub(crate) fn degrees_e6(d: f64) -> Option<i64> {
+    let v = (d * 1e6).round();
+    (v.is_finite() && v.abs() <= 360e6).then_some(v as i64)
 }
 fn opt_u32(row: &AnyRow, i: usize) -> StoreResult<Option<u32>> {
     opt_i64(row, i)?
@@ -90,8 +97,8 @@ pub(crate) fn school_from_row(row: &AnyRow) -> StoreResult<SchoolWithCensus> {
         (Some(e), Some(n)) => Some(Location {
             easting: i32::try_from(e).map_err(|_| corrupt("easting", e))?,
             northing: i32::try_from(n).map_err(|_| corrupt("northing", n))?,
-            latitude: opt_f64(row, 15)?,
-            longitude: opt_f64(row, 16)?,
+            latitude: opt_degrees(row, 15)?,
+            longitude: opt_degrees(row, 16)?,
         }),
         _ => None,
     };

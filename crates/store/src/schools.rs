@@ -1,7 +1,7 @@
 //! Authorities, schools and their census history.
 
 use crate::rows::{
-    CENSUS_COLUMNS, LATEST_CENSUS_JOIN, SCHOOL_COLUMNS, census_from_row, date, date_text, int, opt_text, school_from_row,
+    CENSUS_COLUMNS, LATEST_CENSUS_JOIN, SCHOOL_COLUMNS, census_from_row, date, date_text, degrees_e6, int, opt_text, school_from_row,
     text, urn,
 };
 use crate::{SqlStore, db_err};
@@ -84,8 +84,8 @@ const SCHOOL_INSERT_COLUMNS: [&str; 25] = [
     "postcode",
     "easting",
     "northing",
-    "latitude",
-    "longitude",
+    "latitude_e6",
+    "longitude_e6",
     "district_code",
     "district_name",
     "constituency_code",
@@ -193,8 +193,8 @@ fn bind_school<'q>(q: Query<'q, Any, AnyArguments<'q>>, authority: AuthorityId, 
         .bind(s.postcode.clone())
         .bind(s.location.map(|l| i64::from(l.easting)))
         .bind(s.location.map(|l| i64::from(l.northing)))
-        .bind(s.location.and_then(|l| l.latitude))
-        .bind(s.location.and_then(|l| l.longitude))
+        .bind(s.location.and_then(|l| l.latitude).and_then(degrees_e6))
+        .bind(s.location.and_then(|l| l.longitude).and_then(degrees_e6))
         .bind(area_code(&s.district))
         .bind(area_name(&s.district))
         .bind(area_code(&s.constituency))
@@ -451,10 +451,46 @@ pub(crate) async fn school(store: &SqlStore, authority: AuthorityId, urn_: Urn) 
     .iter()
     .map(|r| Ok((membership_from_row(r)?, text(r, 5)?)))
     .collect::<StoreResult<_>>()?;
+    let networks = sqlx::query(
+        "SELECT n.id, n.name, n.purpose FROM network_members m JOIN networks n ON n.id = m.network_id \
+         AND n.authority_id = m.authority_id WHERE m.authority_id = $1 AND m.urn = $2 ORDER BY n.name, n.id",
+    )
+    .bind(authority.0)
+    .bind(urn_i)
+    .fetch_all(store.pool())
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| Ok((domain::ids::NetworkId(int(r, 0)?), text(r, 1)?, text(r, 2)?)))
+    .collect::<StoreResult<_>>()?;
+    let areas = sqlx::query(
+        "SELECT l.kind, l.name, a.code, a.name FROM geography_area_schools m \
+         JOIN geography_areas a ON a.id = m.area_id JOIN geography_layers l ON l.id = a.layer_id \
+         AND l.authority_id = m.authority_id WHERE m.authority_id = $1 AND m.urn = $2 ORDER BY l.name, a.code",
+    )
+    .bind(authority.0)
+    .bind(urn_i)
+    .fetch_all(store.pool())
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| {
+        let kind = text(r, 0)?;
+        Ok((
+            domain::geo::LayerKind::from_code(&kind)
+                .ok_or_else(|| StoreError::Other(format!("stored layer kind {kind:?} is not valid")))?,
+            text(r, 1)?,
+            text(r, 2)?,
+            text(r, 3)?,
+        ))
+    })
+    .collect::<StoreResult<_>>()?;
     Ok(Some(SchoolDetail {
         school,
         census_history,
         memberships,
+        networks,
+        areas,
     }))
 }
 

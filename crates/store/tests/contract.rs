@@ -144,7 +144,7 @@ where
     test(store.clone()).await;
     store.close().await;
     admin
-        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
         .await
         .unwrap();
 }
@@ -428,4 +428,47 @@ contract!(users_sessions_and_sign_in_attempts, |s: store::SqlStore| async move {
     assert_eq!(s.failed_sign_ins_since("pat@example.org", 1_001).await.unwrap(), 2);
     s.record_sign_in_attempt("pat@example.org", 1_010, true).await.unwrap();
     assert_eq!(s.failed_sign_ins_since("pat@example.org", 0).await.unwrap(), 0, "a success resets the count");
+});
+
+contract!(geography_layers_and_networks_replace_by_name, |s: store::SqlStore| async move {
+    use domain::geo::{Area, LayerKind};
+    let a = norfolk(&s).await;
+    let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
+    s.save_school_import(a, &sample()).await.unwrap();
+    let area = |code: &str, members: &[u32]| Area {
+        code: code.into(),
+        name: format!("{code} division"),
+        members: members.iter().map(|&m| urn(m)).collect(),
+    };
+    let id = s
+        .save_geography_layer(a, LayerKind::Division, "Divisions", &[area("N", &[120001, 120002]), area("S", &[120003])])
+        .await
+        .unwrap();
+    let again = s
+        .save_geography_layer(a, LayerKind::Division, "Divisions", &[area("N", &[120001]), area("W", &[120004])])
+        .await
+        .unwrap();
+    assert_eq!(id, again, "saving by the same name replaces the layer");
+    let layers = s.geography_layers(a).await.unwrap();
+    assert_eq!(layers.len(), 1);
+    assert_eq!(layers[0].areas, vec![area("N", &[120001]), area("W", &[120004])]);
+    assert!(s.geography_layers(b).await.unwrap().is_empty());
+
+    let n = s
+        .save_network(a, "City Learning Centre", "shared ICT suite", &[urn(120002), urn(120001), urn(120002)])
+        .await
+        .unwrap();
+    s.save_network(a, "Sports partnership", "PE", &[urn(120001)]).await.unwrap();
+    let networks = s.networks(a).await.unwrap();
+    assert_eq!(networks.len(), 2);
+    assert_eq!((networks[0].id, networks[0].members.clone()), (n, vec![urn(120001), urn(120002)]));
+    assert!(s.networks(b).await.unwrap().is_empty());
+    let d = s.school(a, urn(120001)).await.unwrap().unwrap();
+    assert_eq!(
+        d.networks.iter().map(|x| x.1.as_str()).collect::<Vec<_>>(),
+        vec!["City Learning Centre", "Sports partnership"]
+    );
+    assert_eq!(d.areas, vec![(LayerKind::Division, "Divisions".into(), "N".into(), "N division".into())]);
+    // A school of another authority cannot be put in a network.
+    assert!(s.save_network(b, "Raid", "", &[urn(120001)]).await.is_err());
 });
