@@ -177,7 +177,11 @@ pub async fn run_export_schools(service: &Service, authority: Option<&str>, out:
             _ => bail!(
                 "the register holds {} authorities: choose one with --authority (LA codes: {})",
                 authorities.len(),
-                authorities.iter().map(|a| a.la_code.to_string()).collect::<Vec<_>>().join(", ")
+                authorities
+                    .iter()
+                    .map(|a| a.la_code.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         },
     };
@@ -196,7 +200,9 @@ fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
         }
         None => {
             use std::io::Write;
-            std::io::stdout().write_all(bytes).context("cannot write to standard output")
+            std::io::stdout()
+                .write_all(bytes)
+                .context("cannot write to standard output")
         }
     }
 }
@@ -208,8 +214,14 @@ mod tests {
     #[test]
     fn census_dates_come_from_dfe_file_names() {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-        assert_eq!(census_date_from_file_name(Path::new("norfolk_schools_spc_2022_23.csv")), d("2023-01-19"));
-        assert_eq!(census_date_from_file_name(Path::new("spc_school_level_202324.csv")), d("2024-01-18"));
+        assert_eq!(
+            census_date_from_file_name(Path::new("norfolk_schools_spc_2022_23.csv")),
+            d("2023-01-19")
+        );
+        assert_eq!(
+            census_date_from_file_name(Path::new("spc_school_level_202324.csv")),
+            d("2024-01-18")
+        );
         assert_eq!(census_date_from_file_name(Path::new("schools.csv")), None);
         assert_eq!(census_date_from_file_name(Path::new("x_2022_24.csv")), None);
     }

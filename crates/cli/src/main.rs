@@ -15,7 +15,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
-#[command(name = "clusterwise", version, about = "Form, fund, govern and evaluate clusters of schools")]
+#[command(
+    name = "clusterwise",
+    version,
+    about = "Form, fund, govern and evaluate clusters of schools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -177,7 +181,12 @@ async fn run(cli: Cli) -> Result<Outcome> {
             let service = open(&db).await?;
             serve(service, bind.as_deref().unwrap_or(&config.bind), &config).await?;
         }
-        Command::Demo { db, bind, data, no_serve } => {
+        Command::Demo {
+            db,
+            bind,
+            data,
+            no_serve,
+        } => {
             let data = match data {
                 Some(d) => d,
                 None => find_demo_data()?,
@@ -191,8 +200,15 @@ async fn run(cli: Cli) -> Result<Outcome> {
             }
             let service = open(&db.display().to_string()).await?;
             let summary = service.build_demo(&bytes).await?;
-            println!("Clusterwise demo: {} Norfolk schools from the January 2023 school census ({}).", summary.schools, data.display());
-            println!("{} illustrative clusters (each state-funded secondary with its nearest schools; not a proposal).", summary.clusters);
+            println!(
+                "Clusterwise demo: {} Norfolk schools from the January 2023 school census ({}).",
+                summary.schools,
+                data.display()
+            );
+            println!(
+                "{} illustrative clusters (each state-funded secondary with its nearest schools; not a proposal).",
+                summary.clusters
+            );
             println!("Database: {}", db.display());
             println!();
             println!("Demo accounts (password for all: {}):", service::demo::DEMO_PASSWORD);
@@ -236,10 +252,17 @@ async fn run(cli: Cli) -> Result<Outcome> {
                 return Ok(Outcome::Rejected);
             }
         }
-        Command::Export { what, db, out, authority } => {
+        Command::Export {
+            what,
+            db,
+            out,
+            authority,
+        } => {
             let service = open(&db.unwrap_or(config.db)).await?;
             match what {
-                ExportWhat::Schools => import::run_export_schools(&service, authority.as_deref(), out.as_deref()).await?,
+                ExportWhat::Schools => {
+                    import::run_export_schools(&service, authority.as_deref(), out.as_deref()).await?
+                }
             }
         }
         Command::CreateUser {
@@ -268,7 +291,14 @@ async fn run(cli: Cli) -> Result<Outcome> {
             let password = std::env::var("CLUSTERWISE_NEW_PASSWORD")
                 .context("set CLUSTERWISE_NEW_PASSWORD to the new user's password")?;
             let user = service
-                .create_user(authority.id, &email, &name, role, domain::access::Scope::Authority, &password)
+                .create_user(
+                    authority.id,
+                    &email,
+                    &name,
+                    role,
+                    domain::access::Scope::Authority,
+                    &password,
+                )
                 .await?;
             println!("Created {} ({}).", user.email, user.role.label());
         }

@@ -1,6 +1,6 @@
 //! Users' roles and the scope they act in. Every user belongs to exactly one authority.
 
-use crate::ids::{AuthorityId, ClusterId, UserId, Urn};
+use crate::ids::{AuthorityId, ClusterId, Urn, UserId};
 
 /// What a person does in the system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

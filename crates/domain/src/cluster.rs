@@ -132,8 +132,14 @@ mod tests {
         for r in MembershipRole::ALL {
             assert_eq!(MembershipRole::parse(r.code()), Some(r));
         }
-        assert_eq!(MembershipRole::parse("More successful"), Some(MembershipRole::MoreSuccessful));
-        assert_eq!(MembershipRole::parse("Children's centre"), Some(MembershipRole::ChildrensCentre));
+        assert_eq!(
+            MembershipRole::parse("More successful"),
+            Some(MembershipRole::MoreSuccessful)
+        );
+        assert_eq!(
+            MembershipRole::parse("Children's centre"),
+            Some(MembershipRole::ChildrensCentre)
+        );
         assert_eq!(MembershipRole::parse("HOST"), Some(MembershipRole::Host));
         assert_eq!(MembershipRole::parse("captain"), None);
     }

@@ -46,7 +46,11 @@ pub fn nearest_secondary_map(schools: &[SchoolWithCensus]) -> Vec<DemoCluster> {
         let nearest = anchors
             .iter()
             .enumerate()
-            .filter_map(|(i, a)| a.school.location.map(|al| (al.distance_squared_m(&loc), a.school.urn, i)))
+            .filter_map(|(i, a)| {
+                a.school
+                    .location
+                    .map(|al| (al.distance_squared_m(&loc), a.school.urn, i))
+            })
             .min();
         let Some((_, _, idx)) = nearest else { continue };
         let role = match s.school.phase {

@@ -113,7 +113,10 @@ pub fn check_layer(areas: &[Area]) -> Result<(), String> {
         }
         for u in &a.members {
             if let Some(other) = seen.insert(*u, a.code.as_str()) {
-                return Err(format!("school {u} is in two areas of one layer: {other:?} and {:?}", a.code));
+                return Err(format!(
+                    "school {u} is in two areas of one layer: {other:?} and {:?}",
+                    a.code
+                ));
             }
         }
     }
@@ -164,11 +167,25 @@ mod tests {
 
     #[test]
     fn distances_are_exact_on_the_grid() {
-        let a = Location { easting: 0, northing: 0, latitude: None, longitude: None };
-        let b = Location { easting: 3000, northing: 4000, latitude: None, longitude: None };
+        let a = Location {
+            easting: 0,
+            northing: 0,
+            latitude: None,
+            longitude: None,
+        };
+        let b = Location {
+            easting: 3000,
+            northing: 4000,
+            latitude: None,
+            longitude: None,
+        };
         assert_eq!(a.distance_squared_m(&b), 25_000_000);
         assert!((a.distance_km(&b) - 5.0).abs() < 1e-12);
-        assert_eq!(a.distance_squared_m(&a), 0, "schools sharing a postcode are at distance zero");
+        assert_eq!(
+            a.distance_squared_m(&a),
+            0,
+            "schools sharing a postcode are at distance zero"
+        );
         let e = Extent::of([a, b].iter()).unwrap();
         assert_eq!((e.max_easting, e.max_northing), (3000, 4000));
     }

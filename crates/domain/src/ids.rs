@@ -14,16 +14,10 @@ pub enum IdError {
     Laestab(String),
     #[error("LAESTAB {laestab} does not start with the school's LA code {la_code}")]
     LaestabLaMismatch { laestab: Laestab, la_code: LaCode },
-    #[error(
-        "a UPN is 13 characters: a check letter, 11 digits and a digit or letter; got {0:?}"
-    )]
+    #[error("a UPN is 13 characters: a check letter, 11 digits and a digit or letter; got {0:?}")]
     UpnShape(String),
     #[error("UPN {upn} has check letter {found} but its digits give {expected}")]
-    UpnCheckLetter {
-        upn: String,
-        found: char,
-        expected: char,
-    },
+    UpnCheckLetter { upn: String, found: char, expected: char },
 }
 
 fn all_digits(s: &str, len: usize) -> bool {
@@ -108,10 +102,7 @@ impl Laestab {
     }
     pub fn check_la(self, la_code: LaCode) -> Result<(), IdError> {
         if self.la_code() != la_code {
-            return Err(IdError::LaestabLaMismatch {
-                laestab: self,
-                la_code,
-            });
+            return Err(IdError::LaestabLaMismatch { laestab: self, la_code });
         }
         Ok(())
     }
@@ -263,7 +254,14 @@ mod tests {
 
     #[test]
     fn urn_is_six_digits() {
-        for (s, ok) in [("120765", true), ("12076", false), ("1207651", false), ("12a765", false), (" 120765 ", true), ("-12076", false)] {
+        for (s, ok) in [
+            ("120765", true),
+            ("12076", false),
+            ("1207651", false),
+            ("12a765", false),
+            (" 120765 ", true),
+            ("-12076", false),
+        ] {
             assert_eq!(Urn::parse(s).is_ok(), ok, "{s}");
         }
         assert_eq!(Urn::parse("100000").map(|u| u.to_string()), Ok("100000".into()));
@@ -273,7 +271,10 @@ mod tests {
     fn laestab_is_seven_digits_and_matches_its_la() {
         let norfolk = LaCode::parse("926").unwrap();
         assert!(Laestab::parse_for_la("9262045", norfolk).is_ok());
-        assert!(matches!(Laestab::parse_for_la("8012045", norfolk), Err(IdError::LaestabLaMismatch { .. })));
+        assert!(matches!(
+            Laestab::parse_for_la("8012045", norfolk),
+            Err(IdError::LaestabLaMismatch { .. })
+        ));
         assert!(Laestab::parse("926204").is_err());
         assert!(Laestab::parse("0262045").is_err());
         let l = Laestab::parse("9262045").unwrap();

@@ -3,9 +3,9 @@
 
 use crate::store::{NewUser, SessionRecord};
 use crate::{Service, ServiceError, ServiceResult};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use domain::access::{check_role_scope, Scope, User, UserRole};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use domain::access::{Scope, User, UserRole, check_role_scope};
 use domain::ids::AuthorityId;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -135,7 +135,9 @@ impl Service {
                 None
             }
         };
-        self.store.record_sign_in_attempt(&email, now, ok_user.is_some()).await?;
+        self.store
+            .record_sign_in_attempt(&email, now, ok_user.is_some())
+            .await?;
         let user = ok_user.ok_or_else(|| ServiceError::Forbidden(SIGN_IN_REFUSED.into()))?;
         let token = random_hex(32);
         let csrf_token = random_hex(32);

@@ -76,7 +76,10 @@ impl Service {
             .collect();
         // Memberships start at the start of the academic year after the census.
         let effective = NaiveDate::from_ymd_opt(y, 9, 1).unwrap_or_default();
-        let counts = self.store.save_memberships(authority.id, &records, effective, true).await?;
+        let counts = self
+            .store
+            .save_memberships(authority.id, &records, effective, true)
+            .await?;
 
         // The district layer as the census records it; an illustrative network of Norwich's
         // secondary schools (a City Learning Centre partnership is the kind of network this is for).
@@ -125,13 +128,48 @@ impl Service {
             .map_or(host, |(s, _, _)| s.school.urn);
 
         let plan = [
-            (UserRole::AuthorityOfficer, "officer", Scope::Authority, "Norfolk (the whole authority)".to_string()),
-            (UserRole::Adviser, "adviser", Scope::Authority, "Norfolk (the whole authority)".to_string()),
-            (UserRole::Evaluator, "evaluator", Scope::Authority, "Norfolk (aggregates only)".to_string()),
-            (UserRole::ClusterClerk, "clerk", Scope::Cluster(biggest.cluster.id), biggest.cluster.name.clone()),
-            (UserRole::Headteacher, "head", Scope::School(host), format!("school URN {host}")),
-            (UserRole::Governor, "governor", Scope::School(feeder), format!("school URN {feeder}")),
-            (UserRole::StrandStaff, "mentor", Scope::School(host), format!("school URN {host}")),
+            (
+                UserRole::AuthorityOfficer,
+                "officer",
+                Scope::Authority,
+                "Norfolk (the whole authority)".to_string(),
+            ),
+            (
+                UserRole::Adviser,
+                "adviser",
+                Scope::Authority,
+                "Norfolk (the whole authority)".to_string(),
+            ),
+            (
+                UserRole::Evaluator,
+                "evaluator",
+                Scope::Authority,
+                "Norfolk (aggregates only)".to_string(),
+            ),
+            (
+                UserRole::ClusterClerk,
+                "clerk",
+                Scope::Cluster(biggest.cluster.id),
+                biggest.cluster.name.clone(),
+            ),
+            (
+                UserRole::Headteacher,
+                "head",
+                Scope::School(host),
+                format!("school URN {host}"),
+            ),
+            (
+                UserRole::Governor,
+                "governor",
+                Scope::School(feeder),
+                format!("school URN {feeder}"),
+            ),
+            (
+                UserRole::StrandStaff,
+                "mentor",
+                Scope::School(host),
+                format!("school URN {host}"),
+            ),
         ];
         let mut accounts = Vec::new();
         for (role, who, scope, scope_text) in plan {

@@ -12,12 +12,18 @@ fn require_officer(user: &User, action: &str) -> ServiceResult<()> {
     if user.role == UserRole::AuthorityOfficer {
         Ok(())
     } else {
-        Err(ServiceError::Forbidden(format!("only an authority officer may {action}")))
+        Err(ServiceError::Forbidden(format!(
+            "only an authority officer may {action}"
+        )))
     }
 }
 
 impl Service {
-    async fn check_on_register(&self, authority: AuthorityId, urns: impl IntoIterator<Item = Urn>) -> ServiceResult<()> {
+    async fn check_on_register(
+        &self,
+        authority: AuthorityId,
+        urns: impl IntoIterator<Item = Urn>,
+    ) -> ServiceResult<()> {
         let known: HashSet<Urn> = self
             .store
             .all_schools(authority)
@@ -25,7 +31,11 @@ impl Service {
             .into_iter()
             .map(|s| s.school.urn)
             .collect();
-        let missing: Vec<String> = urns.into_iter().filter(|u| !known.contains(u)).map(|u| u.to_string()).collect();
+        let missing: Vec<String> = urns
+            .into_iter()
+            .filter(|u| !known.contains(u))
+            .map(|u| u.to_string())
+            .collect();
         if missing.is_empty() {
             Ok(())
         } else {
@@ -64,14 +74,25 @@ impl Service {
     ) -> ServiceResult<NetworkId> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 {
-            return Err(ServiceError::Invalid("a network needs a name of 1 to 200 characters".into()));
+            return Err(ServiceError::Invalid(
+                "a network needs a name of 1 to 200 characters".into(),
+            ));
         }
         self.check_on_register(authority, members.iter().copied()).await?;
-        Ok(self.store.save_network(authority, name, purpose.trim(), members).await?)
+        Ok(self
+            .store
+            .save_network(authority, name, purpose.trim(), members)
+            .await?)
     }
 
     /// An officer's edit of a network from the web.
-    pub async fn save_network_as(&self, user: &User, name: &str, purpose: &str, members: &[Urn]) -> ServiceResult<NetworkId> {
+    pub async fn save_network_as(
+        &self,
+        user: &User,
+        name: &str,
+        purpose: &str,
+        members: &[Urn],
+    ) -> ServiceResult<NetworkId> {
         require_officer(user, "change networks")?;
         self.save_network(user.authority, name, purpose, members).await
     }

@@ -6,7 +6,7 @@ use crate::{Service, ServiceError, ServiceResult};
 use domain::NaiveDate;
 use domain::ids::{AuthorityId, LaCode};
 use domain::import::census::CensusOptions;
-use domain::import::{census, gias, membership, FileError, RowError, SchoolRecord};
+use domain::import::{FileError, RowError, SchoolRecord, census, gias, membership};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +130,9 @@ impl Service {
                     return Ok(report);
                 }
                 for r in accepted {
-                    let entry = by_authority.entry(r.la_code).or_insert_with(|| (r.la_name.clone(), Vec::new()));
+                    let entry = by_authority
+                        .entry(r.la_code)
+                        .or_insert_with(|| (r.la_name.clone(), Vec::new()));
                     entry.1.push(r);
                 }
                 for (la_code, (la_name, rows)) in by_authority {

@@ -7,7 +7,7 @@ use domain::access::User;
 use domain::cluster::MembershipRole;
 use domain::geo::Location;
 use domain::ids::{AuthorityId, ClusterId, Urn};
-use domain::overview::{overview, Overview};
+use domain::overview::{Overview, overview};
 use domain::school::Phase;
 use std::collections::HashMap;
 
@@ -89,8 +89,10 @@ impl Service {
         let today = self.clock.today();
         let schools = self.store.all_schools(user.authority).await?;
         let clusters = self.store.list_clusters(user.authority, today).await?;
-        let names: HashMap<ClusterId, String> =
-            clusters.iter().map(|c| (c.cluster.id, c.cluster.name.clone())).collect();
+        let names: HashMap<ClusterId, String> = clusters
+            .iter()
+            .map(|c| (c.cluster.id, c.cluster.name.clone()))
+            .collect();
         let current: HashMap<Urn, (ClusterId, MembershipRole)> = self
             .store
             .current_memberships(user.authority, today)
@@ -99,7 +101,10 @@ impl Service {
             .map(|(u, c, r)| (u, (c, r)))
             .collect();
         let mut data = MapData {
-            clusters: clusters.iter().map(|c| (c.cluster.id, c.cluster.name.clone())).collect(),
+            clusters: clusters
+                .iter()
+                .map(|c| (c.cluster.id, c.cluster.name.clone()))
+                .collect(),
             illustrative: clusters.iter().any(|c| c.cluster.illustrative),
             ..MapData::default()
         };
@@ -126,8 +131,7 @@ impl Service {
         let today = self.clock.today();
         let schools = self.store.all_schools(authority).await?;
         let clusters = self.store.list_clusters(authority, today).await?;
-        let names: HashMap<ClusterId, String> =
-            clusters.into_iter().map(|c| (c.cluster.id, c.cluster.name)).collect();
+        let names: HashMap<ClusterId, String> = clusters.into_iter().map(|c| (c.cluster.id, c.cluster.name)).collect();
         let current: HashMap<Urn, ClusterId> = self
             .store
             .current_memberships(authority, today)

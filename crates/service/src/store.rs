@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use domain::NaiveDate;
 use domain::access::{Scope, User, UserRole};
-use domain::cluster::{Cluster, MembershipRole};
 use domain::cluster::Network;
+use domain::cluster::{Cluster, MembershipRole};
 use domain::geo::{Area, GeographyLayer, LayerKind};
-use domain::ids::{AuthorityId, ClusterId, LaCode, LayerId, NetworkId, UserId, Urn};
+use domain::ids::{AuthorityId, ClusterId, LaCode, LayerId, NetworkId, Urn, UserId};
 use domain::import::{MembershipRecord, SchoolRecord};
 use domain::school::{Census, Phase, SchoolWithCensus};
 
@@ -153,11 +153,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Inserts or updates schools by URN and records their census returns, all in one
     /// transaction. A census for a date already held replaces that date's figures.
-    async fn save_school_import(
-        &self,
-        authority: AuthorityId,
-        rows: &[SchoolRecord],
-    ) -> StoreResult<WriteCounts>;
+    async fn save_school_import(&self, authority: AuthorityId, rows: &[SchoolRecord]) -> StoreResult<WriteCounts>;
 
     /// Every school with its latest census, ordered by URN.
     async fn all_schools(&self, authority: AuthorityId) -> StoreResult<Vec<SchoolWithCensus>>;

@@ -72,8 +72,16 @@ async fn world() -> World {
     let store = store::connect_in_memory().await.unwrap();
     let service = Service::new(Arc::new(store), Arc::new(FixedClock(NOW)));
     let s = service.store();
-    let norfolk = s.create_authority(LaCode::parse("926").unwrap(), "Norfolk").await.unwrap().id;
-    let suffolk = s.create_authority(LaCode::parse("935").unwrap(), "Suffolk").await.unwrap().id;
+    let norfolk = s
+        .create_authority(LaCode::parse("926").unwrap(), "Norfolk")
+        .await
+        .unwrap()
+        .id;
+    let suffolk = s
+        .create_authority(LaCode::parse("935").unwrap(), "Suffolk")
+        .await
+        .unwrap()
+        .id;
     s.save_school_import(
         norfolk,
         &[
@@ -98,12 +106,23 @@ async fn world() -> World {
     )
     .await
     .unwrap();
-    World { service, norfolk, suffolk }
+    World {
+        service,
+        norfolk,
+        suffolk,
+    }
 }
 
 async fn officer(w: &World, authority: AuthorityId, email: &str) -> User {
     w.service
-        .create_user(authority, email, "Officer", UserRole::AuthorityOfficer, Scope::Authority, "a long password")
+        .create_user(
+            authority,
+            email,
+            "Officer",
+            UserRole::AuthorityOfficer,
+            Scope::Authority,
+            "a long password",
+        )
         .await
         .unwrap()
 }
@@ -113,13 +132,24 @@ async fn sign_in_opens_a_session_and_sign_out_ends_it() {
     let w = world().await;
     let u = officer(&w, w.norfolk, "Officer@Example.org").await;
     assert_eq!(u.email, "officer@example.org");
-    let signed = w.service.sign_in(" OFFICER@example.org ", "a long password").await.unwrap();
+    let signed = w
+        .service
+        .sign_in(" OFFICER@example.org ", "a long password")
+        .await
+        .unwrap();
     assert_eq!(signed.user, u);
     assert_eq!(signed.token.len(), 64);
     let current = w.service.session(&signed.token).await.unwrap().unwrap();
-    assert_eq!((current.user, current.csrf_token.clone()), (u, signed.csrf_token.clone()));
+    assert_eq!(
+        (current.user, current.csrf_token.clone()),
+        (u, signed.csrf_token.clone())
+    );
     // A second sign-in gets a different token (no session fixation).
-    let again = w.service.sign_in("officer@example.org", "a long password").await.unwrap();
+    let again = w
+        .service
+        .sign_in("officer@example.org", "a long password")
+        .await
+        .unwrap();
     assert_ne!(again.token, signed.token);
     w.service.sign_out(&signed.token).await.unwrap();
     assert!(w.service.session(&signed.token).await.unwrap().is_none());
@@ -134,32 +164,68 @@ async fn wrong_passwords_are_refused_alike_and_throttled_after_ten() {
     let w = world().await;
     officer(&w, w.norfolk, "pat@example.org").await;
     let unknown = w.service.sign_in("nobody@example.org", "whatever").await.unwrap_err();
-    let wrong = w.service.sign_in("pat@example.org", "wrong password").await.unwrap_err();
-    assert_eq!(unknown.to_string(), wrong.to_string(), "an unknown account reads like a wrong password");
+    let wrong = w
+        .service
+        .sign_in("pat@example.org", "wrong password")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        wrong.to_string(),
+        "an unknown account reads like a wrong password"
+    );
     for _ in 0..9 {
         assert!(w.service.sign_in("pat@example.org", "wrong password").await.is_err());
     }
-    let throttled = w.service.sign_in("pat@example.org", "a long password").await.unwrap_err();
-    assert!(throttled.to_string().contains("Too many failed sign-in attempts"), "{throttled}");
+    let throttled = w
+        .service
+        .sign_in("pat@example.org", "a long password")
+        .await
+        .unwrap_err();
+    assert!(
+        throttled.to_string().contains("Too many failed sign-in attempts"),
+        "{throttled}"
+    );
 }
 
 #[tokio::test]
 async fn users_are_checked_before_they_are_saved() {
     let w = world().await;
     let bad = [
-        ("no-at-sign", UserRole::AuthorityOfficer, Scope::Authority, "a long password"),
+        (
+            "no-at-sign",
+            UserRole::AuthorityOfficer,
+            Scope::Authority,
+            "a long password",
+        ),
         ("x@example.org", UserRole::AuthorityOfficer, Scope::Authority, "short"),
         ("y@example.org", UserRole::Governor, Scope::Authority, "a long password"),
-        ("z@example.org", UserRole::ClusterClerk, Scope::School(Urn::from_u32(121001).unwrap()), "a long password"),
+        (
+            "z@example.org",
+            UserRole::ClusterClerk,
+            Scope::School(Urn::from_u32(121001).unwrap()),
+            "a long password",
+        ),
     ];
     for (email, role, scope, pw) in bad {
-        let e = w.service.create_user(w.norfolk, email, "X", role, scope, pw).await.unwrap_err();
+        let e = w
+            .service
+            .create_user(w.norfolk, email, "X", role, scope, pw)
+            .await
+            .unwrap_err();
         assert!(matches!(e, ServiceError::Invalid(_)), "{email}: {e}");
     }
     officer(&w, w.norfolk, "dup@example.org").await;
     let e = w
         .service
-        .create_user(w.norfolk, "dup@example.org", "X", UserRole::Adviser, Scope::Authority, "a long password")
+        .create_user(
+            w.norfolk,
+            "dup@example.org",
+            "X",
+            UserRole::Adviser,
+            Scope::Authority,
+            "a long password",
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, ServiceError::Conflict(_)), "{e}");
@@ -171,13 +237,32 @@ async fn reads_are_scoped_to_the_users_authority() {
     let ours = officer(&w, w.norfolk, "n@example.org").await;
     let theirs = officer(&w, w.suffolk, "s@example.org").await;
     let urn = Urn::from_u32(121001).unwrap();
-    assert_eq!(w.service.school(&ours, urn).await.unwrap().school.school.name, "Hill High School");
-    assert!(matches!(w.service.school(&theirs, urn).await, Err(ServiceError::NotFound(_))));
+    assert_eq!(
+        w.service.school(&ours, urn).await.unwrap().school.school.name,
+        "Hill High School"
+    );
+    assert!(matches!(
+        w.service.school(&theirs, urn).await,
+        Err(ServiceError::NotFound(_))
+    ));
     let cluster = w.service.clusters(&ours).await.unwrap()[0].cluster.id;
-    assert!(matches!(w.service.cluster(&theirs, cluster).await, Err(ServiceError::NotFound(_))));
-    assert!(matches!(w.service.cluster(&ours, ClusterId(404)).await, Err(ServiceError::NotFound(_))));
+    assert!(matches!(
+        w.service.cluster(&theirs, cluster).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    assert!(matches!(
+        w.service.cluster(&ours, ClusterId(404)).await,
+        Err(ServiceError::NotFound(_))
+    ));
     assert!(w.service.clusters(&theirs).await.unwrap().is_empty());
-    assert_eq!(w.service.list_schools(&theirs, &SchoolQuery::default()).await.unwrap().total, 0);
+    assert_eq!(
+        w.service
+            .list_schools(&theirs, &SchoolQuery::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
     assert!(w.service.map(&theirs).await.unwrap().points.is_empty());
     let (overview, _) = w.service.overview(&theirs).await.unwrap();
     assert_eq!(overview.all.schools, 0);
@@ -185,7 +270,10 @@ async fn reads_are_scoped_to_the_users_authority() {
         search: Some("x".repeat(201)),
         ..SchoolQuery::default()
     };
-    assert!(matches!(w.service.list_schools(&ours, &long).await, Err(ServiceError::Invalid(_))));
+    assert!(matches!(
+        w.service.list_schools(&ours, &long).await,
+        Err(ServiceError::Invalid(_))
+    ));
 }
 
 #[tokio::test]
@@ -201,7 +289,11 @@ async fn overview_and_map_count_what_the_register_holds() {
     assert_eq!(o.unclustered_state_funded, 1);
     let map = w.service.map(&u).await.unwrap();
     assert_eq!(map.points.len(), 2);
-    assert_eq!(map.unplaced.len(), 1, "a school with no coordinates is listed, not drawn");
+    assert_eq!(
+        map.unplaced.len(),
+        1,
+        "a school with no coordinates is listed, not drawn"
+    );
     let host = map.points.iter().find(|p| p.urn.get() == 121001).unwrap();
     assert_eq!(host.role, Some(MembershipRole::Host));
     assert_eq!(host.cluster.as_ref().map(|c| c.1.as_str()), Some("Hill cluster"));
@@ -212,11 +304,23 @@ async fn the_export_is_one_quoted_defused_row_per_school() {
     let w = world().await;
     let csv = String::from_utf8(w.service.export_schools_csv(w.norfolk).await.unwrap()).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "urn,laestab,name,phase,pupils,fsm_pct,easting,northing,district,cluster");
+    assert_eq!(
+        lines[0],
+        "urn,laestab,name,phase,pupils,fsm_pct,easting,northing,district,cluster"
+    );
     assert_eq!(lines.len(), 4);
-    assert_eq!(lines[1], "121001,,Hill High School,secondary,1200,10.0,620000,300000,Norwich,Hill cluster");
-    assert_eq!(lines[2], "121002,,\"Brook Primary, \"\"the\"\" Brook\",primary,300,20.0,621000,300000,Norwich,Hill cluster");
-    assert_eq!(lines[3], "121003,,\"'=HYPERLINK(\"\"x\"\")\",primary,100,10.0,,,Norwich,");
+    assert_eq!(
+        lines[1],
+        "121001,,Hill High School,secondary,1200,10.0,620000,300000,Norwich,Hill cluster"
+    );
+    assert_eq!(
+        lines[2],
+        "121002,,\"Brook Primary, \"\"the\"\" Brook\",primary,300,20.0,621000,300000,Norwich,Hill cluster"
+    );
+    assert_eq!(
+        lines[3],
+        "121003,,\"'=HYPERLINK(\"\"x\"\")\",primary,100,10.0,,,Norwich,"
+    );
 }
 
 #[tokio::test]
@@ -225,21 +329,50 @@ async fn networks_and_layers_hold_only_this_authoritys_schools() {
     let w = world().await;
     let u = officer(&w, w.norfolk, "n@example.org").await;
     let hill = Urn::from_u32(121001).unwrap();
-    let e = w.service.save_network(w.suffolk, "Raid", "", &[hill]).await.unwrap_err();
+    let e = w
+        .service
+        .save_network(w.suffolk, "Raid", "", &[hill])
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("121001"), "{e}");
-    w.service.save_network_as(&u, "CLC", "City Learning Centre", &[hill]).await.unwrap();
+    w.service
+        .save_network_as(&u, "CLC", "City Learning Centre", &[hill])
+        .await
+        .unwrap();
     assert_eq!(w.service.networks(&u).await.unwrap()[0].members, vec![hill]);
     let head = w
         .service
-        .create_user(w.norfolk, "h@example.org", "Head", UserRole::Headteacher, Scope::School(hill), "a long password")
+        .create_user(
+            w.norfolk,
+            "h@example.org",
+            "Head",
+            UserRole::Headteacher,
+            Scope::School(hill),
+            "a long password",
+        )
         .await
         .unwrap();
-    assert!(matches!(w.service.save_network_as(&head, "X", "", &[hill]).await, Err(ServiceError::Forbidden(_))));
+    assert!(matches!(
+        w.service.save_network_as(&head, "X", "", &[hill]).await,
+        Err(ServiceError::Forbidden(_))
+    ));
     let twice = [
-        Area { code: "A".into(), name: "A".into(), members: vec![hill] },
-        Area { code: "B".into(), name: "B".into(), members: vec![hill] },
+        Area {
+            code: "A".into(),
+            name: "A".into(),
+            members: vec![hill],
+        },
+        Area {
+            code: "B".into(),
+            name: "B".into(),
+            members: vec![hill],
+        },
     ];
-    let e = w.service.save_geography_layer(w.norfolk, LayerKind::Division, "Divisions", &twice).await.unwrap_err();
+    let e = w
+        .service
+        .save_geography_layer(w.norfolk, LayerKind::Division, "Divisions", &twice)
+        .await
+        .unwrap_err();
     assert!(matches!(e, ServiceError::Invalid(_)), "{e}");
     assert!(w.service.geography_layers(&u).await.unwrap().is_empty());
 }

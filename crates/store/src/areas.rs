@@ -46,13 +46,14 @@ pub(crate) async fn save_geography_layer(
             id
         }
         None => {
-            let row = sqlx::query("INSERT INTO geography_layers (authority_id, kind, name) VALUES ($1, $2, $3) RETURNING id")
-                .bind(authority.0)
-                .bind(kind.code())
-                .bind(name)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            let row =
+                sqlx::query("INSERT INTO geography_layers (authority_id, kind, name) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(authority.0)
+                    .bind(kind.code())
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
             int(&row, 0)?
         }
     };
@@ -95,7 +96,8 @@ pub(crate) async fn geography_layers(store: &SqlStore, authority: AuthorityId) -
             GeographyLayer {
                 id: LayerId(id),
                 authority,
-                kind: LayerKind::from_code(&kind).ok_or_else(|| StoreError::Other(format!("stored layer kind {kind:?} is not valid")))?,
+                kind: LayerKind::from_code(&kind)
+                    .ok_or_else(|| StoreError::Other(format!("stored layer kind {kind:?} is not valid")))?,
                 name,
                 areas: Vec::new(),
             },
@@ -116,7 +118,9 @@ pub(crate) async fn geography_layers(store: &SqlStore, authority: AuthorityId) -
     for row in rows {
         let layer_id = int(&row, 0)?;
         let area_id = int(&row, 1)?;
-        let Some(layer) = by_id.get_mut(&layer_id) else { continue };
+        let Some(layer) = by_id.get_mut(&layer_id) else {
+            continue;
+        };
         if last_area != Some(area_id) {
             layer.areas.push(Area {
                 code: text(&row, 2)?,
@@ -165,13 +169,14 @@ pub(crate) async fn save_network(
             id
         }
         None => {
-            let row = sqlx::query("INSERT INTO networks (authority_id, name, purpose) VALUES ($1, $2, $3) RETURNING id")
-                .bind(authority.0)
-                .bind(name)
-                .bind(purpose)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            let row =
+                sqlx::query("INSERT INTO networks (authority_id, name, purpose) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(authority.0)
+                    .bind(name)
+                    .bind(purpose)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
             int(&row, 0)?
         }
     };

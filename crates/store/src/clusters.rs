@@ -1,6 +1,6 @@
 //! Clusters and dated memberships.
 
-use crate::rows::{SCHOOL_COLUMNS, LATEST_CENSUS_JOIN, date_text, int, school_from_row, text, urn};
+use crate::rows::{LATEST_CENSUS_JOIN, SCHOOL_COLUMNS, date_text, int, school_from_row, text, urn};
 use crate::{SqlStore, db_err};
 use domain::NaiveDate;
 use domain::cluster::{Cluster, MembershipRole};
@@ -9,6 +9,9 @@ use domain::import::MembershipRecord;
 use domain::school::{Phase, SchoolWithCensus};
 use service::store::{ClusterDetail, ClusterSummary, StoreError, StoreResult, WriteCounts};
 use std::collections::{BTreeMap, HashMap};
+
+/// A current member: the school, its role and the day it joined.
+type Member = (SchoolWithCensus, MembershipRole, NaiveDate);
 
 pub(crate) async fn save_memberships(
     store: &SqlStore,
@@ -33,13 +36,15 @@ pub(crate) async fn save_memberships(
         let cluster_id = match ids.get(&r.cluster) {
             Some(id) => *id,
             None => {
-                let row = sqlx::query("INSERT INTO clusters (authority_id, name, illustrative) VALUES ($1, $2, $3) RETURNING id")
-                    .bind(authority.0)
-                    .bind(r.cluster.clone())
-                    .bind(i64::from(illustrative))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                let row = sqlx::query(
+                    "INSERT INTO clusters (authority_id, name, illustrative) VALUES ($1, $2, $3) RETURNING id",
+                )
+                .bind(authority.0)
+                .bind(r.cluster.clone())
+                .bind(i64::from(illustrative))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
                 let id = int(&row, 0)?;
                 ids.insert(r.cluster.clone(), id);
                 counts.clusters_created += 1;
@@ -72,16 +77,15 @@ pub(crate) async fn save_memberships(
             .await
             .map_err(db_err)?
             .rows_affected();
-        let ended = sqlx::query(
-            "UPDATE memberships SET to_date = $3 WHERE authority_id = $1 AND urn = $2 AND to_date IS NULL",
-        )
-        .bind(authority.0)
-        .bind(urn_i)
-        .bind(day.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
+        let ended =
+            sqlx::query("UPDATE memberships SET to_date = $3 WHERE authority_id = $1 AND urn = $2 AND to_date IS NULL")
+                .bind(authority.0)
+                .bind(urn_i)
+                .bind(day.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
         counts.updated += replaced + ended;
         sqlx::query(
             "INSERT INTO memberships (authority_id, urn, cluster_id, role, from_date) VALUES ($1, $2, $3, $4, $5)",
@@ -107,7 +111,9 @@ pub(crate) async fn current_memberships(
     authority: AuthorityId,
     day: NaiveDate,
 ) -> StoreResult<Vec<(Urn, ClusterId, MembershipRole)>> {
-    let sql = format!("SELECT m.urn, m.cluster_id, m.role FROM memberships m WHERE m.authority_id = $1 AND {CURRENT} ORDER BY m.urn");
+    let sql = format!(
+        "SELECT m.urn, m.cluster_id, m.role FROM memberships m WHERE m.authority_id = $1 AND {CURRENT} ORDER BY m.urn"
+    );
     sqlx::query(&sql)
         .bind(authority.0)
         .bind(date_text(day))
@@ -120,13 +126,14 @@ pub(crate) async fn current_memberships(
             Ok((
                 urn(int(r, 0)?)?,
                 ClusterId(int(r, 1)?),
-                MembershipRole::parse(&role).ok_or_else(|| StoreError::Other(format!("stored role {role:?} is not valid")))?,
+                MembershipRole::parse(&role)
+                    .ok_or_else(|| StoreError::Other(format!("stored role {role:?} is not valid")))?,
             ))
         })
         .collect()
 }
 
-fn summarise(cluster: Cluster, members: &[(SchoolWithCensus, MembershipRole, NaiveDate)]) -> ClusterSummary {
+fn summarise(cluster: Cluster, members: &[Member]) -> ClusterSummary {
     let mut s = ClusterSummary {
         cluster,
         schools: 0,
@@ -161,14 +168,14 @@ async fn load(
     authority: AuthorityId,
     only: Option<ClusterId>,
     day: NaiveDate,
-) -> StoreResult<Vec<(Cluster, Vec<(SchoolWithCensus, MembershipRole, NaiveDate)>)>> {
+) -> StoreResult<Vec<(Cluster, Vec<Member>)>> {
     let filter = if only.is_some() { " AND id = $2" } else { "" };
     let sql = format!("SELECT id, name, illustrative FROM clusters WHERE authority_id = $1{filter} ORDER BY name, id");
     let mut cq = sqlx::query(&sql).bind(authority.0);
     if let Some(id) = only {
         cq = cq.bind(id.0);
     }
-    let mut clusters: BTreeMap<i64, (Cluster, Vec<(SchoolWithCensus, MembershipRole, NaiveDate)>)> = BTreeMap::new();
+    let mut clusters: BTreeMap<i64, (Cluster, Vec<Member>)> = BTreeMap::new();
     let mut order = Vec::new();
     for row in cq.fetch_all(store.pool()).await.map_err(db_err)? {
         let id = int(&row, 0)?;
@@ -200,7 +207,8 @@ async fn load(
     for row in mq.fetch_all(store.pool()).await.map_err(db_err)? {
         let cluster_id = int(&row, width)?;
         let role = text(&row, width + 1)?;
-        let role = MembershipRole::parse(&role).ok_or_else(|| StoreError::Other(format!("stored role {role:?} is not valid")))?;
+        let role = MembershipRole::parse(&role)
+            .ok_or_else(|| StoreError::Other(format!("stored role {role:?} is not valid")))?;
         let from = crate::rows::date(&text(&row, width + 2)?)?;
         if let Some((_, members)) = clusters.get_mut(&cluster_id) {
             members.push((school_from_row(&row)?, role, from));
@@ -209,7 +217,11 @@ async fn load(
     Ok(order.into_iter().filter_map(|id| clusters.remove(&id)).collect())
 }
 
-pub(crate) async fn list_clusters(store: &SqlStore, authority: AuthorityId, day: NaiveDate) -> StoreResult<Vec<ClusterSummary>> {
+pub(crate) async fn list_clusters(
+    store: &SqlStore,
+    authority: AuthorityId,
+    day: NaiveDate,
+) -> StoreResult<Vec<ClusterSummary>> {
     Ok(load(store, authority, None, day)
         .await?
         .into_iter()
@@ -223,15 +235,22 @@ pub(crate) async fn cluster(
     id: ClusterId,
     day: NaiveDate,
 ) -> StoreResult<Option<ClusterDetail>> {
-    Ok(load(store, authority, Some(id), day).await?.into_iter().next().map(|(c, mut members)| {
-        // Host first, then by role, then by name.
-        members.sort_by(|a, b| {
-            (a.1 != MembershipRole::Host, a.1, a.0.school.name.to_lowercase())
-                .cmp(&(b.1 != MembershipRole::Host, b.1, b.0.school.name.to_lowercase()))
-        });
-        ClusterDetail {
-            summary: summarise(c, &members),
-            members,
-        }
-    }))
+    Ok(load(store, authority, Some(id), day)
+        .await?
+        .into_iter()
+        .next()
+        .map(|(c, mut members)| {
+            // Host first, then by role, then by name.
+            members.sort_by(|a, b| {
+                (a.1 != MembershipRole::Host, a.1, a.0.school.name.to_lowercase()).cmp(&(
+                    b.1 != MembershipRole::Host,
+                    b.1,
+                    b.0.school.name.to_lowercase(),
+                ))
+            });
+            ClusterDetail {
+                summary: summarise(c, &members),
+                members,
+            }
+        }))
 }

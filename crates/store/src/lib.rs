@@ -23,8 +23,8 @@ use domain::ids::{AuthorityId, ClusterId, LaCode, LayerId, NetworkId, Urn};
 use domain::import::{MembershipRecord, SchoolRecord};
 use domain::school::SchoolWithCensus;
 use service::store::{
-    Authority, ClusterDetail, ClusterSummary, NewUser, SchoolDetail, SchoolPage, SchoolQuery, SessionRecord,
-    Store, StoreError, StoreResult, WriteCounts,
+    Authority, ClusterDetail, ClusterSummary, NewUser, SchoolDetail, SchoolPage, SchoolQuery, SessionRecord, Store,
+    StoreError, StoreResult, WriteCounts,
 };
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
@@ -103,9 +103,10 @@ pub async fn connect(db: &str) -> StoreResult<SqlStore> {
             })
         });
     }
-    let pool = options.connect(&url).await.map_err(|e| {
-        StoreError::Other(format!("cannot open the database {}: {e}", redact(&url)))
-    })?;
+    let pool = options
+        .connect(&url)
+        .await
+        .map_err(|e| StoreError::Other(format!("cannot open the database {}: {e}", redact(&url))))?;
     let store = SqlStore { pool, dialect };
     migrate::run(&store).await?;
     Ok(store)
@@ -144,7 +145,10 @@ impl SqlStore {
     pub async fn integrity_check(&self) -> StoreResult<String> {
         match self.dialect {
             Dialect::Sqlite => {
-                let row = sqlx::query("PRAGMA integrity_check").fetch_one(&self.pool).await.map_err(db_err)?;
+                let row = sqlx::query("PRAGMA integrity_check")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_err)?;
                 row.try_get::<String, _>(0).map_err(db_err)
             }
             Dialect::Postgres => Ok("ok".into()),
@@ -212,7 +216,12 @@ impl Store for SqlStore {
     async fn list_clusters(&self, authority: AuthorityId, day: NaiveDate) -> StoreResult<Vec<ClusterSummary>> {
         clusters::list_clusters(self, authority, day).await
     }
-    async fn cluster(&self, authority: AuthorityId, id: ClusterId, day: NaiveDate) -> StoreResult<Option<ClusterDetail>> {
+    async fn cluster(
+        &self,
+        authority: AuthorityId,
+        id: ClusterId,
+        day: NaiveDate,
+    ) -> StoreResult<Option<ClusterDetail>> {
         clusters::cluster(self, authority, id, day).await
     }
     async fn save_geography_layer(
@@ -227,7 +236,13 @@ impl Store for SqlStore {
     async fn geography_layers(&self, authority: AuthorityId) -> StoreResult<Vec<GeographyLayer>> {
         areas::geography_layers(self, authority).await
     }
-    async fn save_network(&self, authority: AuthorityId, name: &str, purpose: &str, members: &[Urn]) -> StoreResult<NetworkId> {
+    async fn save_network(
+        &self,
+        authority: AuthorityId,
+        name: &str,
+        purpose: &str,
+        members: &[Urn],
+    ) -> StoreResult<NetworkId> {
         areas::save_network(self, authority, name, purpose, members).await
     }
     async fn networks(&self, authority: AuthorityId) -> StoreResult<Vec<Network>> {
@@ -262,9 +277,18 @@ mod tests {
 
     #[test]
     fn urls_are_normalised() {
-        assert_eq!(normalise_url("x.db"), ("sqlite://x.db?mode=rwc".into(), Dialect::Sqlite));
-        assert_eq!(normalise_url("sqlite://x.db"), ("sqlite://x.db?mode=rwc".into(), Dialect::Sqlite));
-        assert_eq!(normalise_url("sqlite:x.db?mode=ro"), ("sqlite://x.db?mode=ro".into(), Dialect::Sqlite));
+        assert_eq!(
+            normalise_url("x.db"),
+            ("sqlite://x.db?mode=rwc".into(), Dialect::Sqlite)
+        );
+        assert_eq!(
+            normalise_url("sqlite://x.db"),
+            ("sqlite://x.db?mode=rwc".into(), Dialect::Sqlite)
+        );
+        assert_eq!(
+            normalise_url("sqlite:x.db?mode=ro"),
+            ("sqlite://x.db?mode=ro".into(), Dialect::Sqlite)
+        );
         assert_eq!(normalise_url("postgres://u:p@h/db").1, Dialect::Postgres);
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");

@@ -41,12 +41,10 @@ fn statements(sql: &str) -> Vec<String> {
 
 pub(crate) async fn run(store: &SqlStore) -> StoreResult<()> {
     let pool = store.pool();
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
-    )
-    .execute(pool)
-    .await
-    .map_err(db_err)?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)")
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
     let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
         .fetch_all(pool)
         .await

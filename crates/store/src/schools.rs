@@ -1,11 +1,11 @@
 //! Authorities, schools and their census history.
 
 use crate::rows::{
-    CENSUS_COLUMNS, LATEST_CENSUS_JOIN, SCHOOL_COLUMNS, census_from_row, date, date_text, degrees_e6, int, opt_text, school_from_row,
-    text, urn,
+    CENSUS_COLUMNS, LATEST_CENSUS_JOIN, SCHOOL_COLUMNS, census_from_row, date, date_text, degrees_e6, int, opt_text,
+    school_from_row, text, urn,
 };
 use crate::{SqlStore, db_err};
-use domain::cluster::{MembershipRole, Membership};
+use domain::cluster::{Membership, MembershipRole};
 use domain::ids::{AuthorityId, ClusterId, LaCode, Urn};
 use domain::import::SchoolRecord;
 use domain::school::SchoolWithCensus;
@@ -173,7 +173,11 @@ fn upsert_census_sql(rows: usize) -> String {
     )
 }
 
-fn bind_school<'q>(q: Query<'q, Any, AnyArguments<'q>>, authority: AuthorityId, r: &SchoolRecord) -> Query<'q, Any, AnyArguments<'q>> {
+fn bind_school<'q>(
+    q: Query<'q, Any, AnyArguments<'q>>,
+    authority: AuthorityId,
+    r: &SchoolRecord,
+) -> Query<'q, Any, AnyArguments<'q>> {
     let s = &r.school;
     let area_code = |a: &Option<domain::school::AreaRef>| a.as_ref().map(|a| a.code.clone());
     let area_name = |a: &Option<domain::school::AreaRef>| a.as_ref().map(|a| a.name.clone());
@@ -204,7 +208,11 @@ fn bind_school<'q>(q: Query<'q, Any, AnyArguments<'q>>, authority: AuthorityId, 
         .bind(s.urban_rural.clone())
 }
 
-fn bind_census<'q>(q: Query<'q, Any, AnyArguments<'q>>, authority: AuthorityId, r: &SchoolRecord) -> Query<'q, Any, AnyArguments<'q>> {
+fn bind_census<'q>(
+    q: Query<'q, Any, AnyArguments<'q>>,
+    authority: AuthorityId,
+    r: &SchoolRecord,
+) -> Query<'q, Any, AnyArguments<'q>> {
     let Some(c) = &r.census else { return q };
     let mut q = q
         .bind(authority.0)
@@ -232,7 +240,12 @@ pub(crate) async fn save_school_import(
     for (i, r) in rows.iter().enumerate() {
         last.insert(r.school.urn, i);
     }
-    let rows: Vec<&SchoolRecord> = rows.iter().enumerate().filter(|(i, r)| last[&r.school.urn] == *i).map(|(_, r)| r).collect();
+    let rows: Vec<&SchoolRecord> = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| last[&r.school.urn] == *i)
+        .map(|(_, r)| r)
+        .collect();
 
     let mut tx = store.pool().begin().await.map_err(db_err)?;
     let existing: HashSet<i64> = sqlx::query("SELECT urn FROM schools WHERE authority_id = $1")
@@ -284,7 +297,8 @@ pub(crate) async fn save_school_import(
 }
 
 pub(crate) async fn all_schools(store: &SqlStore, authority: AuthorityId) -> StoreResult<Vec<SchoolWithCensus>> {
-    let sql = format!("SELECT {SCHOOL_COLUMNS} FROM schools s {LATEST_CENSUS_JOIN} WHERE s.authority_id = $1 ORDER BY s.urn");
+    let sql =
+        format!("SELECT {SCHOOL_COLUMNS} FROM schools s {LATEST_CENSUS_JOIN} WHERE s.authority_id = $1 ORDER BY s.urn");
     sqlx::query(&sql)
         .bind(authority.0)
         .fetch_all(store.pool())
@@ -309,7 +323,11 @@ fn like_pattern(s: &str) -> String {
     p
 }
 
-pub(crate) async fn list_schools(store: &SqlStore, authority: AuthorityId, query: &SchoolQuery) -> StoreResult<SchoolPage> {
+pub(crate) async fn list_schools(
+    store: &SqlStore,
+    authority: AuthorityId,
+    query: &SchoolQuery,
+) -> StoreResult<SchoolPage> {
     let day = date_text(query.on.unwrap_or_default());
     // $1 authority, $2 the day memberships are judged on; filters follow.
     let mut conditions = vec!["s.authority_id = $1".to_string()];
@@ -374,9 +392,15 @@ pub(crate) async fn list_schools(store: &SqlStore, authority: AuthorityId, query
     );
     let count_sql = format!("SELECT COUNT(*) {from}");
 
-    let total = bind_list(&count_sql, authority, &day, &ordered).fetch_one(store.pool()).await.map_err(db_err)?;
+    let total = bind_list(&count_sql, authority, &day, &ordered)
+        .fetch_one(store.pool())
+        .await
+        .map_err(db_err)?;
     let total = u64::try_from(int(&total, 0)?).unwrap_or(0);
-    let rows = bind_list(&page_sql, authority, &day, &ordered).fetch_all(store.pool()).await.map_err(db_err)?;
+    let rows = bind_list(&page_sql, authority, &day, &ordered)
+        .fetch_all(store.pool())
+        .await
+        .map_err(db_err)?;
     let width = SCHOOL_COLUMNS.split(',').count();
     let rows = rows
         .iter()
@@ -416,7 +440,8 @@ fn bind_list<'q>(
 }
 
 pub(crate) async fn school(store: &SqlStore, authority: AuthorityId, urn_: Urn) -> StoreResult<Option<SchoolDetail>> {
-    let sql = format!("SELECT {SCHOOL_COLUMNS} FROM schools s {LATEST_CENSUS_JOIN} WHERE s.authority_id = $1 AND s.urn = $2");
+    let sql =
+        format!("SELECT {SCHOOL_COLUMNS} FROM schools s {LATEST_CENSUS_JOIN} WHERE s.authority_id = $1 AND s.urn = $2");
     let urn_i = i64::from(urn_.get());
     let Some(row) = sqlx::query(&sql)
         .bind(authority.0)
@@ -428,7 +453,9 @@ pub(crate) async fn school(store: &SqlStore, authority: AuthorityId, urn_: Urn) 
         return Ok(None);
     };
     let school = school_from_row(&row)?;
-    let history_sql = format!("SELECT {CENSUS_COLUMNS} FROM census c WHERE c.authority_id = $1 AND c.urn = $2 ORDER BY c.census_date DESC");
+    let history_sql = format!(
+        "SELECT {CENSUS_COLUMNS} FROM census c WHERE c.authority_id = $1 AND c.urn = $2 ORDER BY c.census_date DESC"
+    );
     let census_history = sqlx::query(&history_sql)
         .bind(authority.0)
         .bind(urn_i)
@@ -500,7 +527,8 @@ pub(crate) fn membership_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Membersh
     Ok(Membership {
         urn: urn(int(r, 0)?)?,
         cluster: ClusterId(int(r, 1)?),
-        role: MembershipRole::parse(&role).ok_or_else(|| StoreError::Other(format!("stored role {role:?} is not valid")))?,
+        role: MembershipRole::parse(&role)
+            .ok_or_else(|| StoreError::Other(format!("stored role {role:?} is not valid")))?,
         from: date(&text(r, 3)?)?,
         to: opt_text(r, 4)?.map(|d| date(&d)).transpose()?,
     })

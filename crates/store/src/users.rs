@@ -7,7 +7,8 @@ use domain::ids::{AuthorityId, ClusterId, UserId};
 use service::store::{NewUser, SessionRecord, StoreError, StoreResult};
 use sqlx::any::AnyRow;
 
-const USER_COLUMNS: &str = "u.id, u.authority_id, u.email, u.display_name, u.role, u.scope_kind, u.scope_cluster, u.scope_urn";
+const USER_COLUMNS: &str =
+    "u.id, u.authority_id, u.email, u.display_name, u.role, u.scope_kind, u.scope_cluster, u.scope_urn";
 
 fn user_from_row(r: &AnyRow) -> StoreResult<User> {
     let role = text(r, 4)?;
@@ -18,7 +19,7 @@ fn user_from_row(r: &AnyRow) -> StoreResult<User> {
             opt_i64(r, 6)?.ok_or_else(|| StoreError::Other("cluster scope without a cluster".into()))?,
         )),
         "school" => Scope::School(urn(
-            opt_i64(r, 7)?.ok_or_else(|| StoreError::Other("school scope without a school".into()))?,
+            opt_i64(r, 7)?.ok_or_else(|| StoreError::Other("school scope without a school".into()))?
         )?),
         other => return Err(StoreError::Other(format!("stored scope {other:?} is not valid"))),
     };
@@ -27,7 +28,8 @@ fn user_from_row(r: &AnyRow) -> StoreResult<User> {
         authority: AuthorityId(int(r, 1)?),
         email: text(r, 2)?,
         display_name: text(r, 3)?,
-        role: UserRole::from_code(&role).ok_or_else(|| StoreError::Other(format!("stored role {role:?} is not valid")))?,
+        role: UserRole::from_code(&role)
+            .ok_or_else(|| StoreError::Other(format!("stored role {role:?} is not valid")))?,
         scope,
     })
 }
@@ -78,19 +80,25 @@ pub(crate) async fn user_credentials(store: &SqlStore, email: &str) -> StoreResu
 }
 
 pub(crate) async fn create_session(store: &SqlStore, s: &SessionRecord) -> StoreResult<()> {
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(s.token_hash.clone())
-        .bind(s.user.0)
-        .bind(s.csrf_token.clone())
-        .bind(s.created_at)
-        .bind(s.expires_at)
-        .execute(store.pool())
-        .await
-        .map_err(db_err)?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(s.token_hash.clone())
+    .bind(s.user.0)
+    .bind(s.csrf_token.clone())
+    .bind(s.created_at)
+    .bind(s.expires_at)
+    .execute(store.pool())
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 
-pub(crate) async fn session(store: &SqlStore, token_hash: &str, now: i64) -> StoreResult<Option<(SessionRecord, User)>> {
+pub(crate) async fn session(
+    store: &SqlStore,
+    token_hash: &str,
+    now: i64,
+) -> StoreResult<Option<(SessionRecord, User)>> {
     let sql = format!(
         "SELECT {USER_COLUMNS}, x.token_hash, x.csrf_token, x.created_at, x.expires_at \
          FROM sessions x JOIN users u ON u.id = x.user_id WHERE x.token_hash = $1 AND x.expires_at > $2"

@@ -66,17 +66,57 @@ fn record(n: u32, name: &str, phase: Phase, pupils: u32, fsm: u32, district: &st
             fsm_pct: Tenths::from_ratio_percent(i64::from(fsm), i64::from(pupils)),
             sen_count: None,
             eal_count: None,
-            stages: [None, None, Some(pupils / 2), Some(pupils - pupils / 2), None, None, None],
+            stages: [
+                None,
+                None,
+                Some(pupils / 2),
+                Some(pupils - pupils / 2),
+                None,
+                None,
+                None,
+            ],
         }),
     }
 }
 
 fn sample() -> Vec<SchoolRecord> {
     vec![
-        record(120001, "Alpha Primary School", Phase::Primary, 200, 20, "Norwich", "2023-01-19"),
-        record(120002, "Beta High School", Phase::Secondary, 1000, 150, "Norwich", "2023-01-19"),
-        record(120003, "Gamma 100% Infant School", Phase::Primary, 90, 9, "Breckland", "2023-01-19"),
-        record(120004, "Delta Special School", Phase::Special, 80, 40, "Breckland", "2023-01-19"),
+        record(
+            120001,
+            "Alpha Primary School",
+            Phase::Primary,
+            200,
+            20,
+            "Norwich",
+            "2023-01-19",
+        ),
+        record(
+            120002,
+            "Beta High School",
+            Phase::Secondary,
+            1000,
+            150,
+            "Norwich",
+            "2023-01-19",
+        ),
+        record(
+            120003,
+            "Gamma 100% Infant School",
+            Phase::Primary,
+            90,
+            9,
+            "Breckland",
+            "2023-01-19",
+        ),
+        record(
+            120004,
+            "Delta Special School",
+            Phase::Special,
+            80,
+            40,
+            "Breckland",
+            "2023-01-19",
+        ),
     ]
 }
 
@@ -175,51 +215,107 @@ contract!(authorities_are_unique_by_la_code, |s: store::SqlStore| async move {
     assert_eq!(s.authority(a).await.unwrap().name, "Norfolk");
     assert_eq!(s.authority_by_code(la("926")).await.unwrap().map(|x| x.id), Some(a));
     assert!(s.authority_by_code(la("801")).await.unwrap().is_none());
-    assert!(matches!(s.create_authority(la("926"), "Again").await, Err(StoreError::Conflict(_))));
-    assert!(matches!(s.authority(AuthorityId(999)).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        s.create_authority(la("926"), "Again").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.authority(AuthorityId(999)).await,
+        Err(StoreError::NotFound(_))
+    ));
 });
 
-contract!(import_inserts_then_updates_and_keeps_census_history, |s: store::SqlStore| async move {
-    let a = norfolk(&s).await;
-    let c = s.save_school_import(a, &sample()).await.unwrap();
-    assert_eq!((c.inserted, c.updated, c.census_rows), (4, 0, 4));
-    let all = s.all_schools(a).await.unwrap();
-    assert_eq!(all.len(), 4);
-    let first = sample().remove(0);
-    assert_eq!(all[0], SchoolWithCensus { school: first.school, census: first.census });
+contract!(
+    import_inserts_then_updates_and_keeps_census_history,
+    |s: store::SqlStore| async move {
+        let a = norfolk(&s).await;
+        let c = s.save_school_import(a, &sample()).await.unwrap();
+        assert_eq!((c.inserted, c.updated, c.census_rows), (4, 0, 4));
+        let all = s.all_schools(a).await.unwrap();
+        assert_eq!(all.len(), 4);
+        let first = sample().remove(0);
+        assert_eq!(
+            all[0],
+            SchoolWithCensus {
+                school: first.school,
+                census: first.census
+            }
+        );
 
-    // A newer census updates by URN and keeps the history.
-    let mut newer = record(120001, "Alpha Primary Academy", Phase::Primary, 210, 30, "Norwich", "2024-01-18");
-    if let Some(l) = newer.school.location.as_mut() {
-        l.latitude = None;
-    }
-    let c = s.save_school_import(a, &[newer]).await.unwrap();
-    assert_eq!((c.inserted, c.updated, c.census_rows), (0, 1, 1));
-    let d = s.school(a, urn(120001)).await.unwrap().unwrap();
-    assert_eq!(d.school.school.name, "Alpha Primary Academy");
-    assert_eq!(d.school.pupils(), 210);
-    assert_eq!(d.census_history.iter().map(|c| c.pupils).collect::<Vec<_>>(), vec![210, 200]);
-    // An empty value in the new file keeps the stored one.
-    assert_eq!(d.school.school.location.unwrap().latitude, Some(52.6));
+        // A newer census updates by URN and keeps the history.
+        let mut newer = record(
+            120001,
+            "Alpha Primary Academy",
+            Phase::Primary,
+            210,
+            30,
+            "Norwich",
+            "2024-01-18",
+        );
+        if let Some(l) = newer.school.location.as_mut() {
+            l.latitude = None;
+        }
+        let c = s.save_school_import(a, &[newer]).await.unwrap();
+        assert_eq!((c.inserted, c.updated, c.census_rows), (0, 1, 1));
+        let d = s.school(a, urn(120001)).await.unwrap().unwrap();
+        assert_eq!(d.school.school.name, "Alpha Primary Academy");
+        assert_eq!(d.school.pupils(), 210);
+        assert_eq!(
+            d.census_history.iter().map(|c| c.pupils).collect::<Vec<_>>(),
+            vec![210, 200]
+        );
+        // An empty value in the new file keeps the stored one.
+        assert_eq!(d.school.school.location.unwrap().latitude, Some(52.6));
 
-    // Re-importing an older census does not make it the latest; the same date replaces figures.
-    s.save_school_import(a, &[record(120001, "Alpha Primary Academy", Phase::Primary, 205, 20, "Norwich", "2023-01-19")])
+        // Re-importing an older census does not make it the latest; the same date replaces figures.
+        s.save_school_import(
+            a,
+            &[record(
+                120001,
+                "Alpha Primary Academy",
+                Phase::Primary,
+                205,
+                20,
+                "Norwich",
+                "2023-01-19",
+            )],
+        )
         .await
         .unwrap();
-    let d = s.school(a, urn(120001)).await.unwrap().unwrap();
-    assert_eq!(d.school.pupils(), 210);
-    assert_eq!(d.census_history.iter().map(|c| c.pupils).collect::<Vec<_>>(), vec![210, 205]);
-});
+        let d = s.school(a, urn(120001)).await.unwrap().unwrap();
+        assert_eq!(d.school.pupils(), 210);
+        assert_eq!(
+            d.census_history.iter().map(|c| c.pupils).collect::<Vec<_>>(),
+            vec![210, 205]
+        );
+    }
+);
 
 contract!(large_imports_are_chunked, |s: store::SqlStore| async move {
     let a = norfolk(&s).await;
     let rows: Vec<SchoolRecord> = (0..1_234)
-        .map(|i| record(130_000 + i, &format!("School {i}"), Phase::Primary, 100 + i, i % 50, "Norwich", "2023-01-19"))
+        .map(|i| {
+            record(
+                130_000 + i,
+                &format!("School {i}"),
+                Phase::Primary,
+                100 + i,
+                i % 50,
+                "Norwich",
+                "2023-01-19",
+            )
+        })
         .collect();
     let c = s.save_school_import(a, &rows).await.unwrap();
     assert_eq!((c.inserted, c.census_rows), (1_234, 1_234));
     let page = s
-        .list_schools(a, &SchoolQuery { limit: Some(10), ..SchoolQuery::default() })
+        .list_schools(
+            a,
+            &SchoolQuery {
+                limit: Some(10),
+                ..SchoolQuery::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!((page.total, page.rows.len()), (1_234, 10));
@@ -233,147 +329,221 @@ contract!(every_read_is_scoped_to_its_authority, |s: store::SqlStore| async move
     assert!(s.all_schools(b).await.unwrap().is_empty());
     assert_eq!(s.list_schools(b, &SchoolQuery::default()).await.unwrap().total, 0);
     assert!(s.districts(b).await.unwrap().is_empty());
-    s.save_memberships(a, &[member(120001, "North", MembershipRole::Feeder)], day("2023-09-01"), false)
-        .await
-        .unwrap();
+    s.save_memberships(
+        a,
+        &[member(120001, "North", MembershipRole::Feeder)],
+        day("2023-09-01"),
+        false,
+    )
+    .await
+    .unwrap();
     let cluster = s.list_clusters(a, day("2024-01-01")).await.unwrap()[0].cluster.id;
     assert!(s.cluster(b, cluster, day("2024-01-01")).await.unwrap().is_none());
     assert!(s.list_clusters(b, day("2024-01-01")).await.unwrap().is_empty());
     assert!(s.current_memberships(b, day("2024-01-01")).await.unwrap().is_empty());
     // Authority B cannot file memberships for authority A's schools.
-    assert!(s
-        .save_memberships(b, &[member(120001, "Raid", MembershipRole::Feeder)], day("2023-09-01"), false)
-        .await
-        .is_err());
-});
-
-contract!(school_list_searches_filters_sorts_and_pages, |s: store::SqlStore| async move {
-    let a = norfolk(&s).await;
-    s.save_school_import(a, &sample()).await.unwrap();
-    let q = |f: &dyn Fn(&mut SchoolQuery)| {
-        let mut q = SchoolQuery { on: Some(day("2024-01-01")), ..SchoolQuery::default() };
-        f(&mut q);
-        q
-    };
-    let p = s.list_schools(a, &q(&|q| q.search = Some("beta".into()))).await.unwrap();
-    assert_eq!(names(p), vec!["Beta High School"]);
-    let p = s.list_schools(a, &q(&|q| q.search = Some("120003".into()))).await.unwrap();
-    assert_eq!(names(p), vec!["Gamma 100% Infant School"]);
-    let p = s.list_schools(a, &q(&|q| q.search = Some("nr1 2ab".into()))).await.unwrap();
-    assert_eq!(p.total, 4);
-    // LIKE wildcards typed by a person are matched literally.
-    let p = s.list_schools(a, &q(&|q| q.search = Some("100%".into()))).await.unwrap();
-    assert_eq!(names(p), vec!["Gamma 100% Infant School"]);
-    let p = s.list_schools(a, &q(&|q| q.search = Some("_".into()))).await.unwrap();
-    assert_eq!(p.total, 0);
-    // Hostile input is data, not SQL.
-    let p = s
-        .list_schools(a, &q(&|q| q.search = Some("' OR 1=1; DROP TABLE schools; --".into())))
-        .await
-        .unwrap();
-    assert_eq!(p.total, 0);
-    let p = s.list_schools(a, &q(&|q| q.district = Some("x' OR '1'='1".into()))).await.unwrap();
-    assert_eq!(p.total, 0);
-    assert_eq!(s.all_schools(a).await.unwrap().len(), 4);
-    let p = s.list_schools(a, &q(&|q| q.phase = Some(Phase::Primary))).await.unwrap();
-    assert_eq!(names(p), vec!["Alpha Primary School", "Gamma 100% Infant School"]);
-    let p = s.list_schools(a, &q(&|q| q.district = Some("Breckland".into()))).await.unwrap();
-    assert_eq!(p.total, 2);
-    let p = s
-        .list_schools(
-            a,
-            &q(&|q| {
-                q.sort = SchoolSort::Pupils;
-                q.descending = true;
-            }),
+    assert!(
+        s.save_memberships(
+            b,
+            &[member(120001, "Raid", MembershipRole::Feeder)],
+            day("2023-09-01"),
+            false
         )
         .await
-        .unwrap();
-    assert_eq!(p.rows.iter().map(|r| r.school.pupils()).collect::<Vec<_>>(), vec![1000, 200, 90, 80]);
-    // 10.0 %, 10.0 %, 15.0 %, 50.0 %: ties broken by name.
-    let p = s.list_schools(a, &q(&|q| q.sort = SchoolSort::FsmPct)).await.unwrap();
-    assert_eq!(
-        names(p),
-        vec!["Alpha Primary School", "Gamma 100% Infant School", "Beta High School", "Delta Special School"]
+        .is_err()
     );
-    let p = s
-        .list_schools(
-            a,
-            &q(&|q| {
-                q.limit = Some(2);
-                q.offset = 2;
-            }),
-        )
-        .await
-        .unwrap();
-    assert_eq!(p.total, 4);
-    assert_eq!(names(p), vec!["Delta Special School", "Gamma 100% Infant School"]);
-    assert_eq!(s.districts(a).await.unwrap(), vec!["Breckland", "Norwich"]);
 });
 
-contract!(memberships_are_dated_and_clusters_summarised, |s: store::SqlStore| async move {
-    let a = norfolk(&s).await;
-    s.save_school_import(a, &sample()).await.unwrap();
-    let first = vec![
-        member(120002, "Norwich", MembershipRole::Host),
-        member(120001, "Norwich", MembershipRole::Feeder),
-        member(120003, "Breckland", MembershipRole::Feeder),
-        member(120004, "Breckland", MembershipRole::Special),
-    ];
-    let c = s.save_memberships(a, &first, day("2023-09-01"), true).await.unwrap();
-    assert_eq!((c.inserted, c.updated, c.clusters_created), (4, 0, 2));
-    // The same file again changes nothing.
-    let c = s.save_memberships(a, &first, day("2023-09-01"), true).await.unwrap();
-    assert_eq!((c.inserted, c.updated, c.clusters_created), (0, 0, 0));
-
-    let clusters = s.list_clusters(a, day("2024-01-01")).await.unwrap();
-    let listed: Vec<&str> = clusters.iter().map(|c| c.cluster.name.as_str()).collect();
-    assert_eq!(listed, vec!["Breckland", "Norwich"]);
-    let norwich = &clusters[1];
-    assert!(norwich.cluster.illustrative);
-    assert_eq!((norwich.schools, norwich.pupils, norwich.fsm_count, norwich.fsm_base), (2, 1200, 170, 1200));
-    assert_eq!((norwich.secondaries, norwich.primaries, norwich.others), (1, 1, 0));
-    let detail = s.cluster(a, norwich.cluster.id, day("2024-01-01")).await.unwrap().unwrap();
-    assert_eq!(detail.members[0].1, MembershipRole::Host);
-    assert!(s.cluster(a, ClusterId(9_999), day("2024-01-01")).await.unwrap().is_none());
-    // Before the start date nobody is a member.
-    assert!(s.current_memberships(a, day("2023-08-31")).await.unwrap().is_empty());
-
-    // Moving a school ends its old membership and keeps the history.
-    let c = s
-        .save_memberships(a, &[member(120003, "Norwich", MembershipRole::Feeder)], day("2024-09-01"), true)
-        .await
-        .unwrap();
-    assert_eq!((c.inserted, c.updated), (1, 1));
-    let before = s.current_memberships(a, day("2024-08-31")).await.unwrap();
-    let after = s.current_memberships(a, day("2024-09-01")).await.unwrap();
-    let cluster_of = |v: &[(Urn, ClusterId, MembershipRole)]| v.iter().find(|x| x.0.get() == 120003).unwrap().1;
-    assert_eq!(cluster_of(&before), clusters[0].cluster.id);
-    assert_eq!(cluster_of(&after), norwich.cluster.id);
-    let d = s.school(a, urn(120003)).await.unwrap().unwrap();
-    assert_eq!(d.memberships.len(), 2);
-    assert_eq!(d.memberships[0].0.to, None);
-    assert_eq!(d.memberships[1].0.to, Some(day("2024-09-01")));
-    let listed = s
-        .list_schools(
-            a,
-            &SchoolQuery {
-                on: Some(day("2024-09-01")),
-                cluster: Some(norwich.cluster.id),
+contract!(
+    school_list_searches_filters_sorts_and_pages,
+    |s: store::SqlStore| async move {
+        let a = norfolk(&s).await;
+        s.save_school_import(a, &sample()).await.unwrap();
+        let q = |f: &dyn Fn(&mut SchoolQuery)| {
+            let mut q = SchoolQuery {
+                on: Some(day("2024-01-01")),
                 ..SchoolQuery::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(listed.total, 3);
-    assert!(listed.rows.iter().all(|r| r.cluster.as_ref().map(|c| c.1.as_str()) == Some("Norwich")));
-});
+            };
+            f(&mut q);
+            q
+        };
+        let p = s
+            .list_schools(a, &q(&|q| q.search = Some("beta".into())))
+            .await
+            .unwrap();
+        assert_eq!(names(p), vec!["Beta High School"]);
+        let p = s
+            .list_schools(a, &q(&|q| q.search = Some("120003".into())))
+            .await
+            .unwrap();
+        assert_eq!(names(p), vec!["Gamma 100% Infant School"]);
+        let p = s
+            .list_schools(a, &q(&|q| q.search = Some("nr1 2ab".into())))
+            .await
+            .unwrap();
+        assert_eq!(p.total, 4);
+        // LIKE wildcards typed by a person are matched literally.
+        let p = s
+            .list_schools(a, &q(&|q| q.search = Some("100%".into())))
+            .await
+            .unwrap();
+        assert_eq!(names(p), vec!["Gamma 100% Infant School"]);
+        let p = s.list_schools(a, &q(&|q| q.search = Some("_".into()))).await.unwrap();
+        assert_eq!(p.total, 0);
+        // Hostile input is data, not SQL.
+        let p = s
+            .list_schools(a, &q(&|q| q.search = Some("' OR 1=1; DROP TABLE schools; --".into())))
+            .await
+            .unwrap();
+        assert_eq!(p.total, 0);
+        let p = s
+            .list_schools(a, &q(&|q| q.district = Some("x' OR '1'='1".into())))
+            .await
+            .unwrap();
+        assert_eq!(p.total, 0);
+        assert_eq!(s.all_schools(a).await.unwrap().len(), 4);
+        let p = s
+            .list_schools(a, &q(&|q| q.phase = Some(Phase::Primary)))
+            .await
+            .unwrap();
+        assert_eq!(names(p), vec!["Alpha Primary School", "Gamma 100% Infant School"]);
+        let p = s
+            .list_schools(a, &q(&|q| q.district = Some("Breckland".into())))
+            .await
+            .unwrap();
+        assert_eq!(p.total, 2);
+        let p = s
+            .list_schools(
+                a,
+                &q(&|q| {
+                    q.sort = SchoolSort::Pupils;
+                    q.descending = true;
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            p.rows.iter().map(|r| r.school.pupils()).collect::<Vec<_>>(),
+            vec![1000, 200, 90, 80]
+        );
+        // 10.0 %, 10.0 %, 15.0 %, 50.0 %: ties broken by name.
+        let p = s.list_schools(a, &q(&|q| q.sort = SchoolSort::FsmPct)).await.unwrap();
+        assert_eq!(
+            names(p),
+            vec![
+                "Alpha Primary School",
+                "Gamma 100% Infant School",
+                "Beta High School",
+                "Delta Special School"
+            ]
+        );
+        let p = s
+            .list_schools(
+                a,
+                &q(&|q| {
+                    q.limit = Some(2);
+                    q.offset = 2;
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(p.total, 4);
+        assert_eq!(names(p), vec!["Delta Special School", "Gamma 100% Infant School"]);
+        assert_eq!(s.districts(a).await.unwrap(), vec!["Breckland", "Norwich"]);
+    }
+);
+
+contract!(
+    memberships_are_dated_and_clusters_summarised,
+    |s: store::SqlStore| async move {
+        let a = norfolk(&s).await;
+        s.save_school_import(a, &sample()).await.unwrap();
+        let first = vec![
+            member(120002, "Norwich", MembershipRole::Host),
+            member(120001, "Norwich", MembershipRole::Feeder),
+            member(120003, "Breckland", MembershipRole::Feeder),
+            member(120004, "Breckland", MembershipRole::Special),
+        ];
+        let c = s.save_memberships(a, &first, day("2023-09-01"), true).await.unwrap();
+        assert_eq!((c.inserted, c.updated, c.clusters_created), (4, 0, 2));
+        // The same file again changes nothing.
+        let c = s.save_memberships(a, &first, day("2023-09-01"), true).await.unwrap();
+        assert_eq!((c.inserted, c.updated, c.clusters_created), (0, 0, 0));
+
+        let clusters = s.list_clusters(a, day("2024-01-01")).await.unwrap();
+        let listed: Vec<&str> = clusters.iter().map(|c| c.cluster.name.as_str()).collect();
+        assert_eq!(listed, vec!["Breckland", "Norwich"]);
+        let norwich = &clusters[1];
+        assert!(norwich.cluster.illustrative);
+        assert_eq!(
+            (norwich.schools, norwich.pupils, norwich.fsm_count, norwich.fsm_base),
+            (2, 1200, 170, 1200)
+        );
+        assert_eq!((norwich.secondaries, norwich.primaries, norwich.others), (1, 1, 0));
+        let detail = s
+            .cluster(a, norwich.cluster.id, day("2024-01-01"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(detail.members[0].1, MembershipRole::Host);
+        assert!(
+            s.cluster(a, ClusterId(9_999), day("2024-01-01"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Before the start date nobody is a member.
+        assert!(s.current_memberships(a, day("2023-08-31")).await.unwrap().is_empty());
+
+        // Moving a school ends its old membership and keeps the history.
+        let c = s
+            .save_memberships(
+                a,
+                &[member(120003, "Norwich", MembershipRole::Feeder)],
+                day("2024-09-01"),
+                true,
+            )
+            .await
+            .unwrap();
+        assert_eq!((c.inserted, c.updated), (1, 1));
+        let before = s.current_memberships(a, day("2024-08-31")).await.unwrap();
+        let after = s.current_memberships(a, day("2024-09-01")).await.unwrap();
+        let cluster_of = |v: &[(Urn, ClusterId, MembershipRole)]| v.iter().find(|x| x.0.get() == 120003).unwrap().1;
+        assert_eq!(cluster_of(&before), clusters[0].cluster.id);
+        assert_eq!(cluster_of(&after), norwich.cluster.id);
+        let d = s.school(a, urn(120003)).await.unwrap().unwrap();
+        assert_eq!(d.memberships.len(), 2);
+        assert_eq!(d.memberships[0].0.to, None);
+        assert_eq!(d.memberships[1].0.to, Some(day("2024-09-01")));
+        let listed = s
+            .list_schools(
+                a,
+                &SchoolQuery {
+                    on: Some(day("2024-09-01")),
+                    cluster: Some(norwich.cluster.id),
+                    ..SchoolQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(listed.total, 3);
+        assert!(
+            listed
+                .rows
+                .iter()
+                .all(|r| r.cluster.as_ref().map(|c| c.1.as_str()) == Some("Norwich"))
+        );
+    }
+);
 
 contract!(a_failed_write_leaves_nothing_behind, |s: store::SqlStore| async move {
     let a = norfolk(&s).await;
     s.save_school_import(a, &sample()).await.unwrap();
     // The second row names a school that is not on the register: the whole file is refused.
-    let rows = vec![member(120001, "New", MembershipRole::Feeder), member(999_999, "Other", MembershipRole::Feeder)];
+    let rows = vec![
+        member(120001, "New", MembershipRole::Feeder),
+        member(999_999, "Other", MembershipRole::Feeder),
+    ];
     assert!(s.save_memberships(a, &rows, day("2023-09-01"), false).await.is_err());
     assert!(s.list_clusters(a, day("2024-01-01")).await.unwrap().is_empty());
     assert!(s.current_memberships(a, day("2024-01-01")).await.unwrap().is_empty());
@@ -394,11 +564,16 @@ contract!(users_sessions_and_sign_in_attempts, |s: store::SqlStore| async move {
         .await
         .unwrap();
     let h = s
-        .create_user(new("head@example.org", UserRole::Headteacher, Scope::School(urn(120001))))
+        .create_user(new(
+            "head@example.org",
+            UserRole::Headteacher,
+            Scope::School(urn(120001)),
+        ))
         .await
         .unwrap();
     assert!(matches!(
-        s.create_user(new("pat@example.org", UserRole::Adviser, Scope::Authority)).await,
+        s.create_user(new("pat@example.org", UserRole::Adviser, Scope::Authority))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     let (found, hash) = s.user_credentials("PAT@example.org").await.unwrap().unwrap();
@@ -419,56 +594,95 @@ contract!(users_sessions_and_sign_in_attempts, |s: store::SqlStore| async move {
     assert!(s.session("other", 150).await.unwrap().is_none());
     s.delete_session("abc").await.unwrap();
     assert!(s.session("abc", 150).await.unwrap().is_none());
-    assert!(s.create_session(&SessionRecord { user: UserId(9_999), ..session }).await.is_err());
+    assert!(
+        s.create_session(&SessionRecord {
+            user: UserId(9_999),
+            ..session
+        })
+        .await
+        .is_err()
+    );
 
     for t in 0..3 {
-        s.record_sign_in_attempt("pat@example.org", 1_000 + t, false).await.unwrap();
+        s.record_sign_in_attempt("pat@example.org", 1_000 + t, false)
+            .await
+            .unwrap();
     }
     assert_eq!(s.failed_sign_ins_since("pat@example.org", 0).await.unwrap(), 3);
     assert_eq!(s.failed_sign_ins_since("pat@example.org", 1_001).await.unwrap(), 2);
     s.record_sign_in_attempt("pat@example.org", 1_010, true).await.unwrap();
-    assert_eq!(s.failed_sign_ins_since("pat@example.org", 0).await.unwrap(), 0, "a success resets the count");
-});
-
-contract!(geography_layers_and_networks_replace_by_name, |s: store::SqlStore| async move {
-    use domain::geo::{Area, LayerKind};
-    let a = norfolk(&s).await;
-    let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
-    s.save_school_import(a, &sample()).await.unwrap();
-    let area = |code: &str, members: &[u32]| Area {
-        code: code.into(),
-        name: format!("{code} division"),
-        members: members.iter().map(|&m| urn(m)).collect(),
-    };
-    let id = s
-        .save_geography_layer(a, LayerKind::Division, "Divisions", &[area("N", &[120001, 120002]), area("S", &[120003])])
-        .await
-        .unwrap();
-    let again = s
-        .save_geography_layer(a, LayerKind::Division, "Divisions", &[area("N", &[120001]), area("W", &[120004])])
-        .await
-        .unwrap();
-    assert_eq!(id, again, "saving by the same name replaces the layer");
-    let layers = s.geography_layers(a).await.unwrap();
-    assert_eq!(layers.len(), 1);
-    assert_eq!(layers[0].areas, vec![area("N", &[120001]), area("W", &[120004])]);
-    assert!(s.geography_layers(b).await.unwrap().is_empty());
-
-    let n = s
-        .save_network(a, "City Learning Centre", "shared ICT suite", &[urn(120002), urn(120001), urn(120002)])
-        .await
-        .unwrap();
-    s.save_network(a, "Sports partnership", "PE", &[urn(120001)]).await.unwrap();
-    let networks = s.networks(a).await.unwrap();
-    assert_eq!(networks.len(), 2);
-    assert_eq!((networks[0].id, networks[0].members.clone()), (n, vec![urn(120001), urn(120002)]));
-    assert!(s.networks(b).await.unwrap().is_empty());
-    let d = s.school(a, urn(120001)).await.unwrap().unwrap();
     assert_eq!(
-        d.networks.iter().map(|x| x.1.as_str()).collect::<Vec<_>>(),
-        vec!["City Learning Centre", "Sports partnership"]
+        s.failed_sign_ins_since("pat@example.org", 0).await.unwrap(),
+        0,
+        "a success resets the count"
     );
-    assert_eq!(d.areas, vec![(LayerKind::Division, "Divisions".into(), "N".into(), "N division".into())]);
-    // A school of another authority cannot be put in a network.
-    assert!(s.save_network(b, "Raid", "", &[urn(120001)]).await.is_err());
 });
+
+contract!(
+    geography_layers_and_networks_replace_by_name,
+    |s: store::SqlStore| async move {
+        use domain::geo::{Area, LayerKind};
+        let a = norfolk(&s).await;
+        let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
+        s.save_school_import(a, &sample()).await.unwrap();
+        let area = |code: &str, members: &[u32]| Area {
+            code: code.into(),
+            name: format!("{code} division"),
+            members: members.iter().map(|&m| urn(m)).collect(),
+        };
+        let id = s
+            .save_geography_layer(
+                a,
+                LayerKind::Division,
+                "Divisions",
+                &[area("N", &[120001, 120002]), area("S", &[120003])],
+            )
+            .await
+            .unwrap();
+        let again = s
+            .save_geography_layer(
+                a,
+                LayerKind::Division,
+                "Divisions",
+                &[area("N", &[120001]), area("W", &[120004])],
+            )
+            .await
+            .unwrap();
+        assert_eq!(id, again, "saving by the same name replaces the layer");
+        let layers = s.geography_layers(a).await.unwrap();
+        assert_eq!(layers.len(), 1);
+        assert_eq!(layers[0].areas, vec![area("N", &[120001]), area("W", &[120004])]);
+        assert!(s.geography_layers(b).await.unwrap().is_empty());
+
+        let n = s
+            .save_network(
+                a,
+                "City Learning Centre",
+                "shared ICT suite",
+                &[urn(120002), urn(120001), urn(120002)],
+            )
+            .await
+            .unwrap();
+        s.save_network(a, "Sports partnership", "PE", &[urn(120001)])
+            .await
+            .unwrap();
+        let networks = s.networks(a).await.unwrap();
+        assert_eq!(networks.len(), 2);
+        assert_eq!(
+            (networks[0].id, networks[0].members.clone()),
+            (n, vec![urn(120001), urn(120002)])
+        );
+        assert!(s.networks(b).await.unwrap().is_empty());
+        let d = s.school(a, urn(120001)).await.unwrap().unwrap();
+        assert_eq!(
+            d.networks.iter().map(|x| x.1.as_str()).collect::<Vec<_>>(),
+            vec!["City Learning Centre", "Sports partnership"]
+        );
+        assert_eq!(
+            d.areas,
+            vec![(LayerKind::Division, "Divisions".into(), "N".into(), "N division".into())]
+        );
+        // A school of another authority cannot be put in a network.
+        assert!(s.save_network(b, "Raid", "", &[urn(120001)]).await.is_err());
+    }
+);
