@@ -222,6 +222,14 @@ record_id!(
     /// A named geography layer (district, division, custom area set).
     LayerId
 );
+record_id!(
+    /// A person who sits on a committee (governor, head, clerk, officer).
+    PersonId
+);
+record_id!(
+    /// A committee meeting.
+    MeetingId
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ pub mod access;
 pub mod cluster;
 pub mod demo_map;
 pub mod geo;
+pub mod governance;
 pub mod ids;
 pub mod import;
 pub mod overview;

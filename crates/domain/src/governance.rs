@@ -1,0 +1,12 @@
+//! Cluster governance: constitutions as versioned data, seats and membership rules, quorum,
+//! votes and elections. Pure rules; meetings and minutes are stored by the service.
+
+pub mod constitution;
+pub mod election;
+pub mod membership;
+pub mod vote;
+
+pub use constitution::{ChairRule, Constitution, ConstitutionVersion, GoverningModel, QuorumRule, in_force_on};
+pub use election::{ElectionRound, TieRule, count_round};
+pub use membership::{MembershipIssue, Person, Seat, SeatKind, SeatStatus, check_membership};
+pub use vote::{Choice, Outcome, QuorumStatus, VoteError, outcome, quorum};
