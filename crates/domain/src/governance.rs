@@ -3,6 +3,7 @@
 
 pub mod constitution;
 pub mod election;
+pub mod health;
 pub mod meeting;
 pub mod membership;
 pub mod vote;
