@@ -2,6 +2,7 @@
 //! row-level report out. Saving is the service's job, all-or-nothing.
 
 pub mod census;
+pub mod csv_text;
 pub mod gias;
 pub mod membership;
 
@@ -47,17 +48,25 @@ pub enum FileError {
     Malformed { line: u64, message: String },
     #[error("the file has a header but no data rows")]
     NoRows,
+    #[error("the file has no time_period column, so the census date is not known: give it (--census-date YYYY-MM-DD)")]
+    NoCensusDate,
     #[error("{0}")]
     Other(String),
 }
 
 /// The outcome of parsing a file: the good rows and every bad one.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Parsed<T> {
     pub rows: Vec<T>,
     pub errors: Vec<RowError>,
     /// Data rows read (good and bad).
     pub rows_read: u64,
+}
+
+impl<T> Default for Parsed<T> {
+    fn default() -> Self {
+        Parsed { rows: Vec::new(), errors: Vec::new(), rows_read: 0 }
+    }
 }
 
 /// A school row from a census or GIAS file.

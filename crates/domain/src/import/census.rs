@@ -1,17 +1,549 @@
-//! Parser for the DfE "Schools, pupils and their characteristics" school-level CSV
-//! (being written: see issue 2).
+//! Parser for the DfE "Schools, pupils and their characteristics" school-level CSV. Accepts DfE's
+//! published headers (`time_period`, `old_la_code`, `headcount of pupils`, …) and the columns of
+//! `shared/data/real/norfolk_schools_spc_2022_23.csv`; columns are matched by name, in any order,
+//! and unknown columns are ignored. DfE symbols (`z`, `x`, `c`, `low`) are "not known", never 0.
 
-use super::{FileError, Parsed, SchoolRecord};
-use chrono::NaiveDate;
+use super::csv_text::{Column, Records, RowCheck, resolve, utf8_text};
+use super::{FileError, Parsed, RowError, SchoolRecord};
+use crate::geo::Location;
+use crate::ids::{LaCode, Laestab, Urn};
+use crate::school::{AreaRef, Census, Governance, Phase, School, SchoolStatus, Tenths};
+use chrono::{NaiveDate, Weekday};
+use std::collections::HashMap;
 
 /// What the caller knows that the file may not say.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CensusOptions {
-    /// Census day, when the file has no `time_period` column.
+    /// Census day, when the file has no `time_period` column (overrides it when given).
     pub census_date: Option<NaiveDate>,
 }
 
-/// Not written yet: every call is refused with a clear error.
-pub fn parse(_bytes: &[u8], _options: &CensusOptions) -> Result<Parsed<SchoolRecord>, FileError> {
-    Err(FileError::Other("the census importer is not available yet".into()))
+// Required columns, each with its accepted names (ours first, then DfE's).
+const URN: &[&str] = &["urn"];
+const NAME: &[&str] = &["school_name", "school name"];
+const LA_CODE: &[&str] = &["la_code", "old_la_code"];
+const PHASE: &[&str] = &["phase_type_grouping"];
+const PUPILS: &[&str] = &["pupils_headcount", "headcount of pupils", "headcount_of_pupils"];
+
+// Optional columns.
+const OPTIONAL: &[&[&str]] = &[
+    &["laestab"],
+    &["la_name"],
+    &[
+        "type_of_establishment",
+        "typeofestablishment_name",
+        "typeofestablishment (name)",
+    ],
+    &["academy_flag"],
+    &["all_through_school"],
+    &["middle_school"],
+    &["sex_of_school", "sex_of_school_description"],
+    &["denomination"],
+    &["trust"],
+    &["district_code", "district_administrative_code"],
+    &["district_name", "district_administrative_name"],
+    &["constituency_code", "parl_con_code"],
+    &["constituency_name", "parl_con_name"],
+    &["ward_code"],
+    &["ward_name"],
+    &["urban_rural"],
+    &["postcode", "school_postcode"],
+    &["pupils_fte", "fte pupils", "fte_pupils"],
+    &[
+        "fsm_eligible_count",
+        "number of pupils known to be eligible for free school meals",
+    ],
+    &[
+        "fsm_eligible_pct",
+        "% of pupils known to be eligible for free school meals",
+    ],
+    &["sen_count", "number of pupils with sen"],
+    &[
+        "eal_count",
+        "number of pupils whose first language is known or believed to be other than english",
+    ],
+    &[
+        "pupils_early_years_e1_e2",
+        "number of early year pupils (years e1 and e2)",
+    ],
+    &["pupils_nursery_n1_n2", "number of nursery pupils (years n1 and n2)"],
+    &["pupils_ks1_y1_y2", "number of key stage 1 pupils (years 1 and 2)"],
+    &["pupils_ks2_y3_y6", "number of key stage 2 pupils (years 3 to 6)"],
+    &["pupils_ks3_y7_y9", "number of key stage 3 pupils (years 7 to 9)"],
+    &["pupils_ks4_y10_y11", "number of key stage 4 pupils (years 10 and 11)"],
+    &["pupils_ks5_y12_y14", "number of key stage 5 pupils (years 12 to 14)"],
+    &["easting"],
+    &["northing"],
+    &["latitude"],
+    &["longitude"],
+    &["time_period"],
+];
+
+// Indexes into OPTIONAL.
+const O_LAESTAB: usize = 0;
+const O_LA_NAME: usize = 1;
+const O_TYPE: usize = 2;
+const O_ACADEMY: usize = 3;
+const O_ALL_THROUGH: usize = 4;
+const O_MIDDLE: usize = 5;
+const O_SEX: usize = 6;
+const O_DENOMINATION: usize = 7;
+const O_TRUST: usize = 8;
+const O_DISTRICT: usize = 9;
+const O_CONSTITUENCY: usize = 11;
+const O_WARD: usize = 13;
+const O_URBAN_RURAL: usize = 15;
+const O_POSTCODE: usize = 16;
+const O_FTE: usize = 17;
+const O_FSM: usize = 18;
+const O_FSM_PCT: usize = 19;
+const O_SEN: usize = 20;
+const O_EAL: usize = 21;
+const O_STAGES: usize = 22;
+const O_EASTING: usize = 29;
+const O_NORTHING: usize = 30;
+const O_LATITUDE: usize = 31;
+const O_LONGITUDE: usize = 32;
+const O_TIME_PERIOD: usize = 33;
+
+/// The spring census day of an academic year's `time_period` (`202223` → 2023-01-19): the third
+/// Thursday of January of the second calendar year.
+pub fn census_day_of_time_period(time_period: &str) -> Option<NaiveDate> {
+    let t = time_period.trim();
+    if t.len() != 6 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let first: i32 = t[..4].parse().ok()?;
+    let second: i32 = t[4..].parse().ok()?;
+    if (first + 1) % 100 != second {
+        return None;
+    }
+    NaiveDate::from_weekday_of_month_opt(first + 1, 1, Weekday::Thu, 3)
+}
+
+fn phase_of(grouping: &str, type_name: &str, all_through: bool, middle: &str) -> Option<Phase> {
+    let g = grouping.trim().to_ascii_lowercase();
+    let t = type_name.trim().to_ascii_lowercase();
+    let m = middle.trim().to_ascii_lowercase();
+    Some(match g.as_str() {
+        "state-funded nursery" => Phase::Nursery,
+        "state-funded primary" if m.contains("secondary") => Phase::MiddleSecondary,
+        "state-funded primary" if m.contains("primary") => Phase::MiddlePrimary,
+        "state-funded primary" => Phase::Primary,
+        "state-funded secondary" if t.contains("16 to 19") || t.contains("16-19") => Phase::SixteenPlus,
+        "state-funded secondary" if m.contains("secondary") => Phase::MiddleSecondary,
+        "state-funded secondary" if all_through => Phase::AllThrough,
+        "state-funded secondary" => Phase::Secondary,
+        "state-funded special school" | "non-maintained special school" => Phase::Special,
+        "state-funded ap school" | "pupil referral unit" => Phase::AlternativeProvision,
+        "independent school" => Phase::Independent,
+        _ => return None,
+    })
+}
+
+fn governance_of(grouping: &str, academy_flag: &str) -> Governance {
+    let g = grouping.trim().to_ascii_lowercase();
+    if g == "non-maintained special school" {
+        return Governance::NonMaintainedSpecial;
+    }
+    if g == "independent school" {
+        return Governance::Independent;
+    }
+    match academy_flag.trim().to_ascii_lowercase().as_str() {
+        "academy" | "academies" | "free school" => Governance::Academy,
+        "la maintained" | "la-maintained" | "maintained" => Governance::LaMaintained,
+        "independent" => Governance::Independent,
+        _ if g.starts_with("state-funded") => Governance::LaMaintained,
+        _ => Governance::Other,
+    }
+}
+
+fn area(code: Option<&str>, name: Option<&str>) -> Option<AreaRef> {
+    fn known(v: Option<&str>) -> Option<&str> {
+        v.filter(|s| !s.eq_ignore_ascii_case("unknown") && !s.is_empty())
+    }
+    match (known(code), known(name)) {
+        (None, None) => None,
+        (c, n) => Some(AreaRef {
+            code: c.unwrap_or_default().to_string(),
+            name: n.unwrap_or_default().to_string(),
+        }),
+    }
+}
+
+fn text_opt(row: &RowCheck<'_>, col: &Option<Column>) -> Option<String> {
+    row.opt(col)
+        .filter(|v| !super::csv_text::is_dfe_symbol(v))
+        .map(str::to_string)
+}
+
+/// Parses a whole file: every good row, and every bad value with its line, column and rule.
+pub fn parse(bytes: &[u8], options: &CensusOptions) -> Result<Parsed<SchoolRecord>, FileError> {
+    let text = utf8_text(bytes)?;
+    let (mut records, header) = Records::new(text)?;
+    let (req, opt) = resolve(&header, &[URN, NAME, LA_CODE, PHASE, PUPILS], OPTIONAL)?;
+    if options.census_date.is_none() && opt[O_TIME_PERIOD].is_none() {
+        return Err(FileError::NoCensusDate);
+    }
+    let (urn_c, name_c, la_c, phase_c, pupils_c) = (&req[0], &req[1], &req[2], &req[3], &req[4]);
+    let mut parsed = Parsed::default();
+    let mut first_seen: HashMap<Urn, u64> = HashMap::new();
+    while let Some((line, record)) = records.next_record()? {
+        parsed.rows_read += 1;
+        let mut row = RowCheck::new(line, record);
+        if record.len() < header.names.len() {
+            let last = Column {
+                index: record.len().saturating_sub(1),
+                name: header.names[record.len().saturating_sub(1)].clone(),
+            };
+            let value = row.raw(&last).to_string();
+            row.fail(
+                &last,
+                &value,
+                format!(
+                    "the row has {} fields but the header has {}: is the line cut short?",
+                    record.len(),
+                    header.names.len()
+                ),
+            );
+            parsed.errors.append(&mut row.errors);
+            continue;
+        }
+        let raw_urn = row.raw(urn_c);
+        let urn = Urn::parse(raw_urn)
+            .map_err(|e| row.fail(urn_c, raw_urn, e.to_string()))
+            .ok();
+        let name = row.text(name_c);
+        let raw_la = row.raw(la_c);
+        let la_code = LaCode::parse(raw_la)
+            .map_err(|e| row.fail(la_c, raw_la, e.to_string()))
+            .ok();
+        let laestab = match (row.opt(&opt[O_LAESTAB]), la_code, &opt[O_LAESTAB]) {
+            (Some(v), Some(la), Some(col)) => Laestab::parse_for_la(v, la)
+                .map_err(|e| row.fail(col, v, e.to_string()))
+                .ok(),
+            _ => None,
+        };
+        let grouping = row.raw(phase_c);
+        let type_name = row.opt(&opt[O_TYPE]).unwrap_or_default();
+        let all_through = row
+            .opt(&opt[O_ALL_THROUGH])
+            .is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+        let middle = row.opt(&opt[O_MIDDLE]).unwrap_or_default();
+        let phase = phase_of(grouping, type_name, all_through, middle);
+        if phase.is_none() {
+            row.fail(phase_c, grouping, "is not a DfE phase grouping (State-funded primary, State-funded secondary, State-funded special school, State-funded nursery, State-funded AP school, Independent school, Non-maintained special school)");
+        }
+        let governance = governance_of(grouping, row.opt(&opt[O_ACADEMY]).unwrap_or_default());
+
+        let raw_pupils = row.raw(pupils_c);
+        let pupils = if raw_pupils.is_empty() || super::csv_text::is_dfe_symbol(raw_pupils) {
+            if governance.is_state_funded() {
+                row.fail(
+                    pupils_c,
+                    raw_pupils,
+                    "a state-funded school needs its headcount of pupils",
+                );
+            }
+            None
+        } else {
+            match raw_pupils.parse::<u32>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    row.fail(pupils_c, raw_pupils, "must be a whole number of 0 or more");
+                    None
+                }
+            }
+        };
+        let fte = decimal(
+            &mut row,
+            &opt[O_FTE],
+            "must be a number with at most one decimal place, e.g. 312.5",
+        );
+        let fsm_count = row.count(&opt[O_FSM]);
+        let fsm_pct = decimal(
+            &mut row,
+            &opt[O_FSM_PCT],
+            "must be a percentage with at most one decimal place, e.g. 12.3",
+        );
+        if let (Some(p), Some(col)) = (fsm_pct, &opt[O_FSM_PCT])
+            && !(0..=1000).contains(&p.0)
+        {
+            let v = row.raw(col).to_string();
+            row.fail(col, &v, "a percentage is between 0 and 100");
+        }
+        if let (Some(f), Some(p), Some(col)) = (fsm_count, pupils, &opt[O_FSM])
+            && f > p
+        {
+            let v = row.raw(col).to_string();
+            row.fail(col, &v, format!("cannot be more than the {p} pupils on roll"));
+        }
+        let sen_count = row.count(&opt[O_SEN]);
+        let eal_count = row.count(&opt[O_EAL]);
+        let mut stages = [None; 7];
+        for (k, stage) in stages.iter_mut().enumerate() {
+            *stage = row.count(&opt[O_STAGES + k]);
+        }
+        let location = location(&mut row, &opt);
+        let census_date = match options.census_date {
+            Some(d) => Some(d),
+            None => match &opt[O_TIME_PERIOD] {
+                Some(col) => {
+                    let v = row.raw(col);
+                    let d = census_day_of_time_period(v);
+                    if d.is_none() {
+                        let v = v.to_string();
+                        row.fail(col, &v, "must be an academic year like 202223");
+                    }
+                    d
+                }
+                None => None,
+            },
+        };
+        if let Some(u) = urn
+            && let Some(first) = first_seen.get(&u)
+        {
+            row.errors.push(RowError {
+                line,
+                column: urn_c.name.clone(),
+                value: raw_urn.to_string(),
+                rule: format!("duplicate URN: already on line {first}"),
+            });
+        }
+        let (Some(urn), Some(name), Some(la_code), Some(phase), Some(census_date), true) =
+            (urn, name, la_code, phase, census_date, row.errors.is_empty())
+        else {
+            parsed.errors.append(&mut row.errors);
+            continue;
+        };
+        first_seen.insert(urn, line);
+        let census = pupils.map(|pupils| Census {
+            census_date,
+            pupils,
+            pupils_fte: fte,
+            fsm_count,
+            fsm_pct: fsm_pct
+                .or_else(|| fsm_count.and_then(|f| Tenths::from_ratio_percent(i64::from(f), i64::from(pupils)))),
+            sen_count,
+            eal_count,
+            stages,
+        });
+        let la_name = text_opt(&row, &opt[O_LA_NAME]).unwrap_or_else(|| format!("LA {la_code}"));
+        parsed.rows.push(SchoolRecord {
+            line,
+            la_code,
+            la_name,
+            school: School {
+                urn,
+                laestab,
+                name,
+                phase,
+                establishment_type: type_name.to_string(),
+                governance,
+                status: SchoolStatus::Open,
+                opened_on: None,
+                closed_on: None,
+                sex: text_opt(&row, &opt[O_SEX]),
+                denomination: text_opt(&row, &opt[O_DENOMINATION]),
+                trust: text_opt(&row, &opt[O_TRUST]),
+                postcode: text_opt(&row, &opt[O_POSTCODE]),
+                location,
+                district: area(row.opt(&opt[O_DISTRICT]), row.opt(&opt[O_DISTRICT + 1])),
+                constituency: area(row.opt(&opt[O_CONSTITUENCY]), row.opt(&opt[O_CONSTITUENCY + 1])),
+                ward: area(row.opt(&opt[O_WARD]), row.opt(&opt[O_WARD + 1])),
+                urban_rural: text_opt(&row, &opt[O_URBAN_RURAL]).filter(|v| !v.eq_ignore_ascii_case("unknown")),
+            },
+            census,
+        });
+    }
+    if parsed.rows_read == 0 {
+        return Err(FileError::NoRows);
+    }
+    Ok(parsed)
+}
+
+fn decimal(row: &mut RowCheck<'_>, col: &Option<Column>, rule: &str) -> Option<Tenths> {
+    let c = col.as_ref()?;
+    let v = row.raw(c);
+    if v.is_empty() || super::csv_text::is_dfe_symbol(v) {
+        return None;
+    }
+    match Tenths::parse(v).filter(|t| t.0 >= 0) {
+        Some(t) => Some(t),
+        None => {
+            row.fail(c, v, rule);
+            None
+        }
+    }
+}
+
+/// British National Grid metres and WGS84 degrees; both or neither of a pair.
+fn location(row: &mut RowCheck<'_>, opt: &[Option<Column>]) -> Option<Location> {
+    let grid = |row: &mut RowCheck<'_>, col: &Option<Column>, max: i32, what: &str| -> Option<i32> {
+        let c = col.as_ref()?;
+        let v = row.raw(c);
+        if v.is_empty() {
+            return None;
+        }
+        match v.parse::<i32>() {
+            Ok(n) if (0..=max).contains(&n) => Some(n),
+            _ => {
+                let v = v.to_string();
+                row.fail(
+                    c,
+                    &v,
+                    format!("{what} must be whole metres from 0 to {max} on the British National Grid"),
+                );
+                None
+            }
+        }
+    };
+    let degrees = |row: &mut RowCheck<'_>,
+                   col: &Option<Column>,
+                   range: std::ops::RangeInclusive<f64>,
+                   what: &str|
+     -> Option<f64> {
+        let c = col.as_ref()?;
+        let v = row.raw(c);
+        if v.is_empty() {
+            return None;
+        }
+        match v.parse::<f64>() {
+            Ok(d) if d.is_finite() && range.contains(&d) => Some(d),
+            _ => {
+                let v = v.to_string();
+                row.fail(
+                    c,
+                    &v,
+                    format!(
+                        "{what} must be degrees from {} to {} (Great Britain)",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                None
+            }
+        }
+    };
+    let easting = grid(row, &opt[O_EASTING], 700_000, "an easting");
+    let northing = grid(row, &opt[O_NORTHING], 1_300_000, "a northing");
+    let latitude = degrees(row, &opt[O_LATITUDE], 49.0..=61.0, "a latitude");
+    let longitude = degrees(row, &opt[O_LONGITUDE], -9.0..=2.5, "a longitude");
+    match (easting, northing) {
+        (Some(easting), Some(northing)) => Some(Location {
+            easting,
+            northing,
+            latitude,
+            longitude,
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> CensusOptions {
+        CensusOptions {
+            census_date: NaiveDate::from_ymd_opt(2023, 1, 19),
+        }
+    }
+
+    const OURS: &str = "urn,laestab,la_code,la_name,school_name,phase_type_grouping,type_of_establishment,academy_flag,all_through_school,pupils_headcount,pupils_fte,fsm_eligible_count,fsm_eligible_pct,district_code,district_name,easting,northing,latitude,longitude\n";
+
+    #[test]
+    fn our_columns_parse_into_schools_and_census() {
+        let csv = format!(
+            "{OURS}120765,9261001,926,Norfolk,Emneth Nursery School,State-funded nursery,Local authority nursery school,LA Maintained,,75,68.5,0,0,E07000146,King's Lynn and West Norfolk,549711,306713,52.63753,0.21099\n121000,9264000,926,Norfolk,All Saints,State-funded secondary,Academy converter,Academy,Yes,1500,1500,z,x,,,,,,\n"
+        );
+        let p = parse(csv.as_bytes(), &opts()).unwrap();
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let r = &p.rows[0];
+        assert_eq!(
+            (r.line, r.la_code.get(), r.school.phase, r.school.governance),
+            (2, 926, Phase::Nursery, Governance::LaMaintained)
+        );
+        let c = r.census.as_ref().unwrap();
+        assert_eq!(
+            (c.pupils, c.pupils_fte, c.fsm_count, c.fsm_pct),
+            (75, Some(Tenths(685)), Some(0), Some(Tenths(0)))
+        );
+        assert_eq!(r.school.location.unwrap().easting, 549_711);
+        let all = &p.rows[1];
+        assert_eq!(
+            (all.school.phase, all.school.governance),
+            (Phase::AllThrough, Governance::Academy)
+        );
+        let c = all.census.as_ref().unwrap();
+        assert_eq!(
+            (c.fsm_count, c.fsm_pct),
+            (None, None),
+            "DfE symbols are unknown, never zero"
+        );
+        assert_eq!(all.school.location, None);
+    }
+
+    #[test]
+    fn dfe_published_headers_and_time_period() {
+        let csv = "time_period,time_identifier,geographic_level,old_la_code,new_la_code,la_name,urn,laestab,school_name,phase_type_grouping,typeofestablishment_name,academy_flag,headcount of pupils,fte pupils,number of pupils known to be eligible for free school meals,% of pupils known to be eligible for free school meals\n202223,Academic year,School,926,E10000020,Norfolk,120765,9261001,Emneth Nursery School,State-funded nursery,Local authority nursery school,LA maintained,75,68.5,0,0.0\n";
+        let p = parse(csv.as_bytes(), &CensusOptions::default()).unwrap();
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(
+            p.rows[0].census.as_ref().unwrap().census_date,
+            NaiveDate::from_ymd_opt(2023, 1, 19).unwrap()
+        );
+        assert_eq!(
+            census_day_of_time_period("202324"),
+            NaiveDate::from_ymd_opt(2024, 1, 18)
+        );
+        assert_eq!(census_day_of_time_period("202325"), None);
+    }
+
+    #[test]
+    fn every_bad_value_is_named() {
+        let csv = format!(
+            "{OURS}12076,9261001,926,Norfolk,A,State-funded primary,x,LA Maintained,,75,,,,,,,,,\n\
+             120766,8011001,926,Norfolk,B,State-funded primary,x,LA Maintained,,-3,,,,,,,,,\n\
+             120767,9261003,926,Norfolk,,Martian school,x,LA Maintained,,10,,11,120.5,,,900000,1,95,0\n\
+             120768,9261004,926,Norfolk,D,State-funded primary,x,LA Maintained,,10,10.25,,,,,,,,\n\
+             120768,9261004,926,Norfolk,D again,State-funded primary,x,LA Maintained,,10,,,,,,,,,\n\
+             120769,9261005,926,Norfolk,E,State-funded primary,x,LA Maintained\n"
+        );
+        let p = parse(csv.as_bytes(), &opts()).unwrap();
+        let got: Vec<(u64, &str)> = p.errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "urn"),
+                (3, "laestab"),
+                (3, "pupils_headcount"),
+                (4, "school_name"),
+                (4, "phase_type_grouping"),
+                (4, "fsm_eligible_pct"),
+                (4, "fsm_eligible_count"),
+                (4, "easting"),
+                (4, "latitude"),
+                (5, "pupils_fte"),
+                (7, "academy_flag"),
+            ]
+        );
+        assert_eq!(p.rows.len(), 1, "only line 6 is good");
+        assert!(p.errors.iter().all(|e| !e.rule.is_empty()));
+        assert_eq!(p.rows_read, 6);
+    }
+
+    #[test]
+    fn whole_file_problems() {
+        assert_eq!(parse(b"", &opts()), Err(FileError::Empty));
+        assert!(
+            matches!(parse(b"urn,school_name\n1,2\n", &opts()), Err(FileError::MissingColumns { missing }) if missing.len() == 3)
+        );
+        assert_eq!(
+            parse(OURS.as_bytes(), &CensusOptions::default()),
+            Err(FileError::NoCensusDate)
+        );
+        assert_eq!(parse(OURS.as_bytes(), &opts()), Err(FileError::NoRows));
+        assert!(matches!(parse(b"urn,\xff\n", &opts()), Err(FileError::Encoding { .. })));
+    }
 }
