@@ -116,6 +116,7 @@ pub fn resolve(
 
 /// Reads records with their true first line. `csv` positions count lines, but not always as a
 /// person would on CRLF files, so lines are counted here from the byte offsets.
+#[derive(Debug)]
 pub struct Records<'a> {
     bytes: &'a [u8],
     reader: csv::Reader<&'a [u8]>,
@@ -190,6 +191,7 @@ fn csv_error(bytes: &[u8], e: &csv::Error) -> FileError {
 }
 
 /// Collects row errors for one record.
+#[derive(Debug)]
 pub struct RowCheck<'r> {
     pub line: u64,
     pub record: &'r csv::StringRecord,
