@@ -2,6 +2,7 @@
 //! Exit codes are decided in one place ([`main`]): 0 success, 1 error, 2 usage, 3 rows rejected.
 
 mod config;
+mod governance;
 mod import;
 
 use anyhow::{Context, Result, bail};
@@ -98,11 +99,27 @@ enum Command {
         #[arg(long, default_value = "authority_officer")]
         role: String,
     },
+    /// Governance tools.
+    Governance {
+        #[command(subcommand)]
+        command: GovernanceCommand,
+    },
     /// Configuration.
     Config {
         /// Print a commented default clusterwise.toml.
         #[arg(long)]
         example: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GovernanceCommand {
+    /// Evaluate a meeting record against a constitution; print each item's quorum and outcome as JSON.
+    Check {
+        #[arg(long)]
+        constitution: PathBuf,
+        #[arg(long)]
+        meeting: PathBuf,
     },
 }
 
@@ -159,8 +176,16 @@ async fn open(db: &str) -> Result<Service> {
 }
 
 async fn run(cli: Cli) -> Result<Outcome> {
+    if let Command::Governance {
+        command: GovernanceCommand::Check { constitution, meeting },
+    } = &cli.command
+    {
+        println!("{}", governance::check(constitution, meeting)?);
+        return Ok(Outcome::Ok);
+    }
     let config = Config::load()?;
     match cli.command {
+        Command::Governance { .. } => {}
         Command::Config { example } => {
             if example {
                 print!("{}", config::EXAMPLE);

@@ -65,7 +65,11 @@ pub struct Parsed<T> {
 
 impl<T> Default for Parsed<T> {
     fn default() -> Self {
-        Parsed { rows: Vec::new(), errors: Vec::new(), rows_read: 0 }
+        Parsed {
+            rows: Vec::new(),
+            errors: Vec::new(),
+            rows_read: 0,
+        }
     }
 }
 

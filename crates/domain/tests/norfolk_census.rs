@@ -12,7 +12,9 @@ fn norfolk() -> Vec<u8> {
 
 #[test]
 fn the_norfolk_file_parses_with_no_errors_and_the_published_totals() {
-    let options = CensusOptions { census_date: domain::NaiveDate::from_ymd_opt(2023, 1, 19) };
+    let options = CensusOptions {
+        census_date: domain::NaiveDate::from_ymd_opt(2023, 1, 19),
+    };
     let parsed = parse(&norfolk(), &options).expect("the file is readable");
     assert_eq!(parsed.errors, vec![]);
     assert_eq!((parsed.rows_read, parsed.rows.len()), (454, 454));
@@ -29,15 +31,25 @@ fn the_norfolk_file_parses_with_no_errors_and_the_published_totals() {
     assert_eq!(pupils(false), 125_014, "all pupils");
     let count = |p: Phase| parsed.rows.iter().filter(|r| r.school.phase == p).count();
     assert_eq!(count(Phase::Primary), 347);
-    assert_eq!(count(Phase::Secondary) + count(Phase::AllThrough) + count(Phase::SixteenPlus), 54);
+    assert_eq!(
+        count(Phase::Secondary) + count(Phase::AllThrough) + count(Phase::SixteenPlus),
+        54
+    );
     assert_eq!(count(Phase::AllThrough), 3);
     assert_eq!(count(Phase::Special), 16);
     assert_eq!(count(Phase::Nursery), 3);
     assert_eq!(count(Phase::AlternativeProvision), 2);
     assert_eq!(count(Phase::Independent), 32);
-    assert!(parsed.rows.iter().all(|r| r.school.location.is_some()), "all 454 have coordinates");
+    assert!(
+        parsed.rows.iter().all(|r| r.school.location.is_some()),
+        "all 454 have coordinates"
+    );
     // The one school DfE gives no district keeps none, rather than a district called "Unknown".
-    let bridge = parsed.rows.iter().find(|r| r.school.urn.get() == 148618).expect("The Bridge Easton");
+    let bridge = parsed
+        .rows
+        .iter()
+        .find(|r| r.school.urn.get() == 148618)
+        .expect("The Bridge Easton");
     assert_eq!(bridge.school.district, None);
 }
 
@@ -45,9 +57,14 @@ fn the_norfolk_file_parses_with_no_errors_and_the_published_totals() {
 fn the_norfolk_file_with_crlf_line_ends_gives_the_same_lines() {
     let text = String::from_utf8(norfolk()).expect("UTF-8");
     let crlf = text.replace('\n', "\r\n");
-    let options = CensusOptions { census_date: domain::NaiveDate::from_ymd_opt(2023, 1, 19) };
+    let options = CensusOptions {
+        census_date: domain::NaiveDate::from_ymd_opt(2023, 1, 19),
+    };
     let a = parse(text.as_bytes(), &options).expect("lf");
     let b = parse(crlf.trim_end().as_bytes(), &options).expect("crlf");
-    assert_eq!(a.rows.iter().map(|r| r.line).collect::<Vec<_>>(), b.rows.iter().map(|r| r.line).collect::<Vec<_>>());
+    assert_eq!(
+        a.rows.iter().map(|r| r.line).collect::<Vec<_>>(),
+        b.rows.iter().map(|r| r.line).collect::<Vec<_>>()
+    );
     assert_eq!(b.rows.last().map(|r| r.line), Some(455));
 }

@@ -33,6 +33,11 @@ pub struct CurrentSession {
     pub csrf_token: String,
 }
 
+/// A fresh random token (32 bytes, hex), e.g. for a pre-session CSRF cookie.
+pub fn new_token() -> String {
+    random_hex(32)
+}
+
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
