@@ -1,0 +1,581 @@
+//! HTTP tests for every route through `Router::oneshot`, each on a fresh in-memory database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use domain::access::{Scope, UserRole};
+use domain::ids::{LaCode, Urn};
+use http_body_util::BodyExt;
+use service::import::{ImportKind, ImportOptions, ImportTarget};
+use service::{Service, SystemClock};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "a long enough password";
+
+const CENSUS: &str = "urn,laestab,la_code,la_name,school_name,phase_type_grouping,academy_flag,pupils_headcount,fsm_eligible_count,district_name,easting,northing,postcode\n\
+120001,9261001,926,Norfolk,Hill High School,State-funded secondary,Academy,1200,120,Norwich,620000,308000,NR1 1AA\n\
+120002,9261002,926,Norfolk,Brook Primary School,State-funded primary,LA Maintained,300,60,Norwich,621000,309000,NR1 1AB\n\
+120003,9261003,926,Norfolk,<script>alert(1)</script> Infant School,State-funded primary,LA Maintained,90,9,Breckland,600000,290000,IP25 1AA\n\
+135001,9351001,935,Suffolk,Suffolk High School,State-funded secondary,Academy,900,90,Ipswich,616000,244000,IP1 1AA\n";
+
+struct TestApp {
+    router: Router,
+    service: Service,
+}
+
+async fn app_with_limit(max_upload_bytes: usize) -> TestApp {
+    let store = store::connect_in_memory().await.unwrap();
+    let service = Service::new(Arc::new(store), Arc::new(SystemClock));
+    let options = ImportOptions {
+        census_date: domain::NaiveDate::from_ymd_opt(2023, 1, 19),
+        ..ImportOptions::default()
+    };
+    let report = service
+        .import(ImportTarget::ByLaCode, ImportKind::Census, CENSUS.as_bytes(), &options)
+        .await
+        .unwrap();
+    assert!(report.written, "{:?}", report.rejected);
+    let norfolk = service
+        .store()
+        .authority_by_code(LaCode::parse("926").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let suffolk = service
+        .store()
+        .authority_by_code(LaCode::parse("935").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let members = "urn,cluster,role\n120001,Hill cluster,host\n120002,Hill cluster,feeder\n";
+    let report = service
+        .import(
+            ImportTarget::Authority(norfolk.id),
+            ImportKind::Clusters,
+            members.as_bytes(),
+            &ImportOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert!(report.written);
+    let users = [
+        (
+            norfolk.id,
+            "officer@norfolk.test",
+            UserRole::AuthorityOfficer,
+            Scope::Authority,
+        ),
+        (
+            norfolk.id,
+            "governor@norfolk.test",
+            UserRole::Governor,
+            Scope::School(Urn::parse("120002").unwrap()),
+        ),
+        (
+            suffolk.id,
+            "officer@suffolk.test",
+            UserRole::AuthorityOfficer,
+            Scope::Authority,
+        ),
+    ];
+    for (authority, email, role, scope) in users {
+        service
+            .create_user(authority, email, "Test user", role, scope, PASSWORD)
+            .await
+            .unwrap();
+    }
+    let router = web::router(
+        service.clone(),
+        web::WebConfig {
+            secure_cookies: true,
+            max_upload_bytes,
+        },
+    );
+    TestApp { router, service }
+}
+
+async fn app() -> TestApp {
+    app_with_limit(1024 * 1024).await
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(str::to_string)
+    }
+}
+
+async fn send(app: &TestApp, request: Request<Body>) -> Reply {
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut r = Request::get(path);
+    if let Some(c) = cookie {
+        r = r.header(header::COOKIE, c);
+    }
+    r.body(Body::empty()).unwrap()
+}
+
+fn post_form(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut r = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        r = r.header(header::COOKIE, c);
+    }
+    r.body(Body::from(body)).unwrap()
+}
+
+/// The value of the first hidden `csrf_token` input in a page.
+fn csrf_in(page: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page.find(marker).expect("a csrf_token field") + marker.len();
+    page[start..start + page[start..].find('"').unwrap()].to_string()
+}
+
+/// Signs in and returns the session cookie (`name=value`) and the session's CSRF token.
+async fn sign_in(app: &TestApp, email: &str) -> (String, String) {
+    let form = send(app, get("/sign-in", None)).await;
+    let pre = form.cookie("clusterwise_sign_in").unwrap();
+    let pre = pre.split(';').next().unwrap().to_string();
+    let token = csrf_in(&form.body);
+    let r = send(
+        app,
+        post_form(
+            "/sign-in",
+            Some(&pre),
+            &[("csrf_token", &token), ("email", email), ("password", PASSWORD)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let session = r.cookie("clusterwise_session").unwrap();
+    let cookie = session.split(';').next().unwrap().to_string();
+    let home = send(app, get("/", Some(&cookie))).await;
+    assert_eq!(home.status, StatusCode::OK);
+    (cookie, csrf_in(&home.body))
+}
+
+#[tokio::test]
+async fn signed_out_requests_are_refused() {
+    let app = app().await;
+    for path in [
+        "/",
+        "/schools",
+        "/schools/120001",
+        "/clusters",
+        "/clusters/1",
+        "/map",
+        "/import",
+        "/import/1",
+    ] {
+        let r = send(&app, get(path, None)).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/sign-in"), "{path}");
+        // A forged or expired cookie is no better than none.
+        let r = send(
+            &app,
+            get(path, Some(&format!("clusterwise_session={}", "a".repeat(64)))),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+    }
+    for path in ["/sign-out", "/import"] {
+        let r = send(&app, post_form(path, None, &[])).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn health_and_assets_need_no_session() {
+    let app = app().await;
+    let r = send(&app, get("/health", None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, r#"{"status":"ok","store":"sqlite"}"#);
+    let r = send(&app, get("/assets/clusterwise.css", None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
+    assert!(
+        !r.body.contains("GDS Transport"),
+        "the GOV.UK-only typeface is not used"
+    );
+    for path in [
+        "/assets/../Cargo.toml",
+        "/assets/%2e%2e/Cargo.toml",
+        "/assets/nothing.js",
+    ] {
+        let r = send(&app, get(path, None)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_succeeds_fails_and_signs_out() {
+    let app = app().await;
+    let form = send(&app, get("/sign-in", None)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let pre_cookie = form.cookie("clusterwise_sign_in").unwrap();
+    assert!(pre_cookie.contains("HttpOnly") && pre_cookie.contains("SameSite=Strict") && pre_cookie.contains("Secure"));
+    let pre = pre_cookie.split(';').next().unwrap().to_string();
+    let token = csrf_in(&form.body);
+
+    let wrong = send(
+        &app,
+        post_form(
+            "/sign-in",
+            Some(&pre),
+            &[
+                ("csrf_token", &token),
+                ("email", "officer@norfolk.test"),
+                ("password", "nope"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("The email address or password is not right"));
+    assert!(wrong.cookie("clusterwise_session").is_none());
+
+    let missing = send(&app, post_form("/sign-in", Some(&pre), &[("csrf_token", &token)])).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing.body.contains("Enter your email address and password"));
+
+    let ok = send(
+        &app,
+        post_form(
+            "/sign-in",
+            Some(&pre),
+            &[
+                ("csrf_token", &token),
+                ("email", "officer@norfolk.test"),
+                ("password", PASSWORD),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!((ok.status, ok.location()), (StatusCode::SEE_OTHER, "/"));
+    let session = ok.cookie("clusterwise_session").unwrap();
+    for flag in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(session.contains(flag), "{session} lacks {flag}");
+    }
+    let cookie = session.split(';').next().unwrap().to_string();
+    let home = send(&app, get("/", Some(&cookie))).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Norfolk: schools and clusters"));
+    let csrf = csrf_in(&home.body);
+
+    let out = send(&app, post_form("/sign-out", Some(&cookie), &[("csrf_token", &csrf)])).await;
+    assert_eq!((out.status, out.location()), (StatusCode::SEE_OTHER, "/sign-in"));
+    let after = send(&app, get("/", Some(&cookie))).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "the old session no longer works");
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_are_refused() {
+    let app = app().await;
+    // Sign-in form posted without its pre-session cookie or with a different token.
+    let form = send(&app, get("/sign-in", None)).await;
+    let token = csrf_in(&form.body);
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("email", "officer@norfolk.test"),
+        ("password", PASSWORD),
+    ];
+    let r = send(&app, post_form("/sign-in", None, &fields)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(&app, post_form("/sign-in", Some("clusterwise_sign_in=other"), &fields)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let (cookie, _) = sign_in(&app, "officer@norfolk.test").await;
+    for token in ["", "wrong", &"0".repeat(64)] {
+        let r = send(&app, post_form("/sign-out", Some(&cookie), &[("csrf_token", token)])).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{token:?}");
+    }
+    assert_eq!(
+        send(&app, get("/", Some(&cookie))).await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+}
+
+#[tokio::test]
+async fn a_new_sign_in_never_keeps_a_planted_session_cookie() {
+    let app = app().await;
+    let (first, _) = sign_in(&app, "officer@norfolk.test").await;
+    let (second, _) = sign_in(&app, "officer@norfolk.test").await;
+    assert_ne!(first, second);
+}
+
+#[tokio::test]
+async fn every_page_renders_with_data() {
+    let app = app().await;
+    let (cookie, _) = sign_in(&app, "officer@norfolk.test").await;
+    let page = |path: &'static str| {
+        let cookie = cookie.clone();
+        let app = &app;
+        async move { send(app, get(path, Some(&cookie))).await }
+    };
+    let r = page("/").await;
+    assert!(r.body.contains("1,590") && r.body.contains("By district"), "{}", r.body);
+    let r = page("/schools").await;
+    assert!(r.body.contains("<strong>3</strong> schools match"));
+    assert!(
+        !r.body.contains("Suffolk High School"),
+        "another authority's school is never listed"
+    );
+    let r = page("/schools?q=brook").await;
+    assert!(r.body.contains("Brook Primary School") && r.body.contains("<strong>1</strong> school matches"));
+    let r = page("/schools?phase=secondary&district=Norwich").await;
+    assert!(r.body.contains("Hill High School") && !r.body.contains("Brook Primary"));
+    let r = page("/schools?sort=pupils&dir=desc").await;
+    let hill = r.body.find("Hill High School").unwrap();
+    let brook = r.body.find("Brook Primary School").unwrap();
+    assert!(hill < brook, "largest first");
+    assert!(r.body.contains("aria-sort=\"descending\""));
+    let r = page("/schools/120001").await;
+    assert!(r.body.contains("Hill High School") && r.body.contains("Host (fund-holder)") && r.body.contains("9261001"));
+    let r = page("/clusters").await;
+    assert!(r.body.contains("Hill cluster") && r.body.contains("Below 2,500"));
+    let r = page("/map").await;
+    assert!(r.body.contains("<svg class=\"cw-map\"") && r.body.matches("<circle").count() >= 2);
+    let r = page("/import").await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_cluster_page_lists_its_members() {
+    let app = app().await;
+    let (cookie, _) = sign_in(&app, "officer@norfolk.test").await;
+    let list = send(&app, get("/clusters", Some(&cookie))).await;
+    let start = list.body.find("/clusters/").unwrap() + "/clusters/".len();
+    let id: String = list.body[start..].chars().take_while(char::is_ascii_digit).collect();
+    let r = send(&app, get(&format!("/clusters/{id}"), Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Hill High School") && r.body.contains("Brook Primary School") && r.body.contains("1,500"));
+    // Suffolk's officer cannot see it: 404, so its existence is not revealed.
+    let (theirs, _) = sign_in(&app, "officer@suffolk.test").await;
+    let r = send(&app, get(&format!("/clusters/{id}"), Some(&theirs))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn another_authoritys_records_are_not_found() {
+    let app = app().await;
+    let (theirs, _) = sign_in(&app, "officer@suffolk.test").await;
+    for path in [
+        "/schools/120001",
+        "/schools/999999",
+        "/schools/abc",
+        "/clusters/999",
+        "/clusters/x",
+        "/no-such-page",
+    ] {
+        let r = send(&app, get(path, Some(&theirs))).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let r = send(&app, get("/schools", Some(&theirs))).await;
+    assert!(r.body.contains("Suffolk High School") && !r.body.contains("Hill High School"));
+}
+
+#[tokio::test]
+async fn bad_query_parameters_are_named() {
+    let app = app().await;
+    let (cookie, _) = sign_in(&app, "officer@norfolk.test").await;
+    for (path, field) in [
+        ("/schools?phase=wizard", "phase"),
+        ("/schools?sort=password", "sort"),
+        ("/schools?dir=sideways", "dir"),
+        ("/schools?page=0", "page"),
+        ("/schools?cluster=abc", "cluster"),
+    ] {
+        let r = send(&app, get(path, Some(&cookie))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(r.body.contains(field), "{path}: {}", r.body);
+    }
+    // Hostile search text is data.
+    let r = send(&app, get("/schools?q=%27%20OR%201%3D1%20--", Some(&cookie))).await;
+    assert!(r.body.contains("<strong>0</strong> schools match"));
+}
+
+#[tokio::test]
+async fn names_are_escaped_everywhere() {
+    let app = app().await;
+    let (cookie, _) = sign_in(&app, "officer@norfolk.test").await;
+    for path in ["/schools", "/schools/120003", "/map"] {
+        let r = send(&app, get(path, Some(&cookie))).await;
+        assert!(
+            !r.body.contains("<script>alert(1)</script>"),
+            "{path} has the raw script"
+        );
+        assert!(
+            r.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || r.body.contains("&lt;script&gt;"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = app().await;
+    let (cookie, _) = sign_in(&app, "officer@norfolk.test").await;
+    for (path, signed_in) in [
+        ("/sign-in", false),
+        ("/health", false),
+        ("/", true),
+        ("/schools", true),
+        ("/nope", true),
+    ] {
+        let r = send(&app, get(path, signed_in.then_some(cookie.as_str()))).await;
+        let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+        assert_eq!(r.headers[header::CACHE_CONTROL], "no-store", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn only_authority_officers_import() {
+    let app = app().await;
+    let (cookie, csrf) = sign_in(&app, "governor@norfolk.test").await;
+    assert_eq!(
+        send(&app, get("/import", Some(&cookie))).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let home = send(&app, get("/", Some(&cookie))).await;
+    assert!(!home.body.contains("href=\"/import\""), "the menu does not offer it");
+    let r = send(
+        &app,
+        multipart("/import", &cookie, &csrf, "census", "x.csv", CENSUS.as_bytes()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+fn multipart(path: &str, cookie: &str, csrf: &str, kind: &str, file_name: &str, file: &[u8]) -> Request<Body> {
+    let boundary = "----clusterwise-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in [("csrf_token", csrf), ("kind", kind), ("census_date", "2024-01-18")] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// Follows the run page until the import finishes (the task runs on this test's runtime).
+async fn finished_run(app: &TestApp, cookie: &str, location: &str) -> Reply {
+    for _ in 0..10_000 {
+        let r = send(app, get(location, Some(cookie))).await;
+        if !r.body.contains("Import in progress") {
+            return r;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("the import did not finish");
+}
+
+#[tokio::test]
+async fn an_import_with_a_bad_row_writes_nothing_and_lists_the_row() {
+    let app = app().await;
+    let (cookie, csrf) = sign_in(&app, "officer@norfolk.test").await;
+    let file = "urn,la_code,school_name,phase_type_grouping,pupils_headcount\n\
+                120001,926,Hill High School,State-funded secondary,1250\n\
+                120002,926,Brook Primary School,State-funded primary,lots\n";
+    let r = send(
+        &app,
+        multipart("/import", &cookie, &csrf, "census", "../../etc/passwd", file.as_bytes()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let run = finished_run(&app, &cookie, r.location()).await;
+    assert!(run.body.contains("Nothing was written"), "{}", run.body);
+    assert!(run.body.contains("pupils_headcount") && run.body.contains("lots") && run.body.contains(">3<"));
+    assert!(
+        run.body.contains("passwd") && !run.body.contains("../"),
+        "only the file's own name is shown"
+    );
+    let school = send(&app, get("/schools/120001", Some(&cookie))).await;
+    assert!(
+        school.body.contains("1,200") && !school.body.contains("1,250"),
+        "nothing half-saved"
+    );
+
+    // Another authority cannot read the run.
+    let (theirs, _) = sign_in(&app, "officer@suffolk.test").await;
+    assert_eq!(
+        send(&app, get(r.location(), Some(&theirs))).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_good_import_updates_the_register() {
+    let app = app().await;
+    let (cookie, csrf) = sign_in(&app, "officer@norfolk.test").await;
+    let file = "urn,la_code,school_name,phase_type_grouping,pupils_headcount\n120001,926,Hill High School,State-funded secondary,1250\n";
+    let r = send(
+        &app,
+        multipart("/import", &cookie, &csrf, "census", "census.csv", file.as_bytes()),
+    )
+    .await;
+    let run = finished_run(&app, &cookie, r.location()).await;
+    assert!(run.body.contains("Imported"), "{}", run.body);
+    let school = send(&app, get("/schools/120001", Some(&cookie))).await;
+    assert!(school.body.contains("1,250 on 18 January 2024") && school.body.contains("19 January 2023"));
+    let _ = &app.service;
+}
+
+#[tokio::test]
+async fn oversized_uploads_are_refused_early() {
+    let app = app_with_limit(2_000).await;
+    let (cookie, csrf) = sign_in(&app, "officer@norfolk.test").await;
+    let big = vec![b'a'; 10_000];
+    let r = send(&app, multipart("/import", &cookie, &csrf, "census", "big.csv", &big)).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
