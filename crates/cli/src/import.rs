@@ -17,6 +17,7 @@ struct JsonReport<'a> {
     updated: u64,
     census_rows: u64,
     clusters_created: u64,
+    skipped: u64,
     written: bool,
     rejected: Vec<JsonRowError<'a>>,
 }
@@ -117,6 +118,7 @@ fn json(r: &ImportReport) -> JsonReport<'_> {
         updated: r.counts.updated,
         census_rows: r.counts.census_rows,
         clusters_created: r.counts.clusters_created,
+        skipped: r.skipped,
         written: r.written,
         rejected: r
             .rejected
@@ -137,7 +139,7 @@ fn print_human(r: &ImportReport, file: &Path) {
     }
     if r.written {
         println!(
-            "Imported {} ({}): {} rows read, {} new, {} updated, {} census returns, {} clusters created, {} rows rejected and skipped.",
+            "Imported {} ({}): {} rows read, {} new, {} updated, {} census returns, {} clusters created, {} rows rejected and left out, {} not schools a cluster holds (skipped).",
             file.display(),
             r.kind.label(),
             r.rows_read,
@@ -145,7 +147,8 @@ fn print_human(r: &ImportReport, file: &Path) {
             r.counts.updated,
             r.counts.census_rows,
             r.counts.clusters_created,
-            r.rejected.len()
+            r.rejected.len(),
+            r.skipped
         );
     } else {
         eprintln!(

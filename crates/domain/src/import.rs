@@ -61,6 +61,8 @@ pub struct Parsed<T> {
     pub errors: Vec<RowError>,
     /// Data rows read (good and bad).
     pub rows_read: u64,
+    /// Rows left out by design, not by error (e.g. a GIAS row for a university), with why.
+    pub skipped: Vec<(u64, String)>,
 }
 
 impl<T> Default for Parsed<T> {
@@ -69,6 +71,7 @@ impl<T> Default for Parsed<T> {
             rows: Vec::new(),
             errors: Vec::new(),
             rows_read: 0,
+            skipped: Vec::new(),
         }
     }
 }

@@ -68,3 +68,40 @@ fn the_norfolk_file_with_crlf_line_ends_gives_the_same_lines() {
     );
     assert_eq!(b.rows.last().map(|r| r.line), Some(455));
 }
+
+#[test]
+fn the_gias_fixture_reads_as_gias_writes_it() {
+    use domain::import::gias;
+    use domain::school::{Phase, SchoolStatus};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/edubasealldata20250101.csv");
+    let bytes = std::fs::read(path).expect("fixture");
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the fixture is Windows-1252, not UTF-8"
+    );
+    assert!(!bytes.ends_with(b"\n"), "no final line break, as GIAS writes it");
+    let p = gias::parse(&bytes).expect("parses");
+    assert_eq!(p.errors, vec![]);
+    assert_eq!(
+        (p.rows_read, p.rows.len(), p.skipped.len()),
+        (10, 9, 1),
+        "the university is skipped"
+    );
+    let by_urn = |u: u32| p.rows.iter().find(|r| r.school.urn.get() == u).expect("row");
+    assert_eq!(by_urn(121500).school.name, "St Mary’s Church of England Primary School");
+    assert_eq!(by_urn(137000).school.name, "Norwich Brontë Academy");
+    assert_eq!(by_urn(121503).school.phase, Phase::Special);
+    assert_eq!(by_urn(121504).school.phase, Phase::AlternativeProvision);
+    assert_eq!(by_urn(121504).school.status, SchoolStatus::OpenProposedToClose);
+    assert_eq!(by_urn(149000).school.status, SchoolStatus::ProposedToOpen);
+    assert_eq!(by_urn(121505).school.status, SchoolStatus::Closed);
+    assert_eq!(by_urn(139000).school.phase, Phase::Independent);
+    assert_eq!(by_urn(121500).census.as_ref().map(|c| c.pupils), Some(210));
+    assert_eq!(by_urn(121500).school.laestab.map(|l| l.get()), Some(9_262_500));
+    assert_eq!(
+        by_urn(121501).school.location,
+        by_urn(121502).school.location,
+        "a shared site"
+    );
+    assert_eq!(p.rows.last().map(|r| r.line), Some(11));
+}

@@ -67,6 +67,8 @@ pub struct ImportReport {
     pub rows_read: u64,
     pub counts: WriteCounts,
     pub rejected: Vec<RowError>,
+    /// Rows left out by design (not schools a cluster holds; closed and never on the register).
+    pub skipped: u64,
     /// False when rows were rejected and nothing was written.
     pub written: bool,
 }
@@ -124,6 +126,7 @@ impl Service {
                     rows_read: parsed.rows_read,
                     counts: WriteCounts::default(),
                     written: false,
+                    skipped: parsed.skipped.len() as u64,
                     rejected,
                 };
                 if !report.rejected.is_empty() && !options.skip_invalid {
@@ -140,6 +143,28 @@ impl Service {
                         Some(a) => a,
                         None => self.store.create_authority(la_code, &la_name).await?,
                     };
+                    // A closed school we hold is marked closed; one we never held is left out.
+                    let rows = if rows.iter().any(|r| !r.school.status.is_open()) {
+                        let held: std::collections::HashSet<_> = self
+                            .store
+                            .all_schools(authority.id)
+                            .await?
+                            .into_iter()
+                            .map(|s| s.school.urn)
+                            .collect();
+                        let before = rows.len();
+                        let kept: Vec<SchoolRecord> = rows
+                            .into_iter()
+                            .filter(|r| r.school.status.is_open() || held.contains(&r.school.urn))
+                            .collect();
+                        report.skipped += (before - kept.len()) as u64;
+                        kept
+                    } else {
+                        rows
+                    };
+                    if rows.is_empty() {
+                        continue;
+                    }
                     let c = self.store.save_school_import(authority.id, &rows).await?;
                     report.counts.inserted += c.inserted;
                     report.counts.updated += c.updated;
@@ -193,6 +218,7 @@ impl Service {
             rows_read: parsed.rows_read,
             counts: WriteCounts::default(),
             written: false,
+            skipped: 0,
             rejected,
         };
         if !report.rejected.is_empty() && !options.skip_invalid {

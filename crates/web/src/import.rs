@@ -238,6 +238,7 @@ struct RunPage {
     updated: String,
     census_rows: String,
     clusters_created: String,
+    skipped: String,
     rejected: Vec<RowError>,
 }
 
@@ -274,6 +275,7 @@ pub(crate) async fn status(
         updated: count(|r| r.counts.updated),
         census_rows: count(|r| r.counts.census_rows),
         clusters_created: count(|r| r.counts.clusters_created),
+        skipped: count(|r| r.skipped),
         rejected: report.map(|r| r.rejected).unwrap_or_default(),
     };
     Ok(Html(page.render()?).into_response())

@@ -1,8 +1,441 @@
-//! Parser for the GIAS establishment CSV, `edubasealldataYYYYMMDD.csv` (being written: see issue 2).
+//! Parser for the GIAS establishment CSV (`edubasealldataYYYYMMDD.csv`): Windows-1252 bytes,
+//! quoted text and bare numbers, CRLF line ends, `X (code)`/`X (name)` column pairs matched by
+//! header name in any order (unknown columns ignored — the file had 140 columns in 2023 and 135
+//! in 2025), `dd-mm-yyyy` dates and zero-padded type codes.
+//!
+//! Establishments that are not schools a cluster holds (universities, colleges, Welsh schools,
+//! online providers, other types) are skipped and counted, not rejected.
 
-use super::{FileError, Parsed, SchoolRecord};
+use super::csv_text::{Column, Records, RowCheck, is_dfe_symbol, resolve};
+use super::{FileError, Parsed, RowError, SchoolRecord};
+use crate::geo::Location;
+use crate::ids::{LaCode, Laestab, Urn};
+use crate::school::{AreaRef, Census, Governance, Phase, School, SchoolStatus, Tenths};
+use chrono::NaiveDate;
+use std::borrow::Cow;
+use std::collections::HashMap;
 
-/// Not written yet: every call is refused with a clear error.
-pub fn parse(_bytes: &[u8]) -> Result<Parsed<SchoolRecord>, FileError> {
-    Err(FileError::Other("the GIAS importer is not available yet".into()))
+const REQUIRED: &[&[&str]] = &[
+    &["URN"],
+    &["LA (code)"],
+    &["EstablishmentName"],
+    &["EstablishmentStatus (name)"],
+];
+
+const OPTIONAL: &[&[&str]] = &[
+    &["LA (name)"],
+    &["EstablishmentNumber"],
+    &["TypeOfEstablishment (name)"],
+    &["EstablishmentTypeGroup (name)"],
+    &["PhaseOfEducation (name)"],
+    &["OpenDate"],
+    &["CloseDate"],
+    &["Gender (name)"],
+    &["ReligiousCharacter (name)"],
+    &["Trusts (name)"],
+    &["Postcode"],
+    &["Easting"],
+    &["Northing"],
+    &["DistrictAdministrative (code)"],
+    &["DistrictAdministrative (name)"],
+    &["ParliamentaryConstituency (code)"],
+    &["ParliamentaryConstituency (name)"],
+    &["AdministrativeWard (code)"],
+    &["AdministrativeWard (name)"],
+    &["UrbanRural (name)"],
+    &["CensusDate"],
+    &["NumberOfPupils"],
+    &["FSM"],
+    &["PercentageFSM"],
+    &["SENStat"],
+];
+
+const O_LA_NAME: usize = 0;
+const O_EST_NUMBER: usize = 1;
+const O_TYPE: usize = 2;
+const O_GROUP: usize = 3;
+const O_PHASE: usize = 4;
+const O_OPEN: usize = 5;
+const O_CLOSE: usize = 6;
+const O_GENDER: usize = 7;
+const O_RELIGION: usize = 8;
+const O_TRUST: usize = 9;
+const O_POSTCODE: usize = 10;
+const O_EASTING: usize = 11;
+const O_NORTHING: usize = 12;
+const O_DISTRICT: usize = 13;
+const O_CONSTITUENCY: usize = 15;
+const O_WARD: usize = 17;
+const O_URBAN_RURAL: usize = 19;
+const O_CENSUS_DATE: usize = 20;
+const O_PUPILS: usize = 21;
+const O_FSM: usize = 22;
+const O_FSM_PCT: usize = 23;
+const O_SEN: usize = 24;
+
+/// The establishment type groups a cluster can hold; any other group is skipped.
+const SCHOOL_GROUPS: &[&str] = &[
+    "local authority maintained schools",
+    "academies",
+    "free schools",
+    "special schools",
+    "independent schools",
+];
+
+/// Text of the file: UTF-8 when the bytes are valid UTF-8 (a BOM is dropped), otherwise
+/// Windows-1252, which is what GIAS writes. Valid UTF-8 with accents is vanishingly unlikely to be
+/// meant as Windows-1252, so this reads both kinds of file correctly.
+pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, FileError> {
+    if bytes.is_empty() {
+        return Err(FileError::Empty);
+    }
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(FileError::Binary { offset });
+    }
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(s) = std::str::from_utf8(body) {
+        return Ok(Cow::Borrowed(s));
+    }
+    let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+    Ok(text)
+}
+
+/// `dd-mm-yyyy` (GIAS) or ISO `yyyy-mm-dd`.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%d-%m-%Y")
+        .or_else(|_| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d"))
+        .ok()
+}
+
+fn phase_of(phase: &str, type_name: &str, group: &str) -> Option<Phase> {
+    let (p, t, g) = (
+        phase.trim().to_ascii_lowercase(),
+        type_name.trim().to_ascii_lowercase(),
+        group.trim().to_ascii_lowercase(),
+    );
+    if g == "independent schools" {
+        return Some(Phase::Independent);
+    }
+    if t.contains("special") || g == "special schools" {
+        return Some(Phase::Special);
+    }
+    if t.contains("pupil referral") || t.contains("alternative provision") {
+        return Some(Phase::AlternativeProvision);
+    }
+    Some(match p.as_str() {
+        "nursery" => Phase::Nursery,
+        "primary" => Phase::Primary,
+        "middle deemed primary" => Phase::MiddlePrimary,
+        "middle deemed secondary" => Phase::MiddleSecondary,
+        "secondary" => Phase::Secondary,
+        "all-through" | "all through" => Phase::AllThrough,
+        "16 plus" => Phase::SixteenPlus,
+        _ => return None,
+    })
+}
+
+fn governance_of(type_name: &str, group: &str) -> Governance {
+    let (t, g) = (type_name.trim().to_ascii_lowercase(), group.trim().to_ascii_lowercase());
+    if t.contains("non-maintained special") {
+        Governance::NonMaintainedSpecial
+    } else if g == "independent schools" {
+        Governance::Independent
+    } else if g == "academies" || g == "free schools" || t.starts_with("academy") || t.starts_with("free school") {
+        Governance::Academy
+    } else if g == "local authority maintained schools" || g == "special schools" {
+        Governance::LaMaintained
+    } else {
+        Governance::Other
+    }
+}
+
+fn area(row: &RowCheck<'_>, code: &Option<Column>, name: &Option<Column>) -> Option<AreaRef> {
+    fn known(v: Option<&str>) -> Option<&str> {
+        v.filter(|s| !s.is_empty() && !is_dfe_symbol(s))
+    }
+    match (known(row.opt(code)), known(row.opt(name))) {
+        (None, None) => None,
+        (c, n) => Some(AreaRef {
+            code: c.unwrap_or_default().to_string(),
+            name: n.unwrap_or_default().to_string(),
+        }),
+    }
+}
+
+pub fn parse(bytes: &[u8]) -> Result<Parsed<SchoolRecord>, FileError> {
+    let text = decode(bytes)?;
+    let (mut records, header) = Records::new(&text)?;
+    let (req, opt) = resolve(&header, REQUIRED, OPTIONAL)?;
+    let (urn_c, la_c, name_c, status_c) = (&req[0], &req[1], &req[2], &req[3]);
+    let mut parsed = Parsed::default();
+    let mut first_seen: HashMap<Urn, u64> = HashMap::new();
+    while let Some((line, record)) = records.next_record()? {
+        parsed.rows_read += 1;
+        let mut row = RowCheck::new(line, record);
+        if record.len() < header.names.len() {
+            let last = Column {
+                index: record.len().saturating_sub(1),
+                name: header.names[record.len().saturating_sub(1)].clone(),
+            };
+            let v = row.raw(&last).to_string();
+            row.fail(
+                &last,
+                &v,
+                format!(
+                    "the row has {} fields but the header has {}: is the line cut short?",
+                    record.len(),
+                    header.names.len()
+                ),
+            );
+            parsed.errors.append(&mut row.errors);
+            continue;
+        }
+        let group = row.opt(&opt[O_GROUP]).unwrap_or_default();
+        if !group.is_empty() && !SCHOOL_GROUPS.contains(&group.to_ascii_lowercase().as_str()) {
+            parsed
+                .skipped
+                .push((line, format!("not a school a cluster holds ({group})")));
+            continue;
+        }
+        let raw_urn = row.raw(urn_c);
+        let urn = Urn::parse(raw_urn)
+            .map_err(|e| row.fail(urn_c, raw_urn, e.to_string()))
+            .ok();
+        let name = row.text(name_c);
+        let raw_la = row.raw(la_c);
+        let la_code = LaCode::parse(raw_la)
+            .map_err(|e| row.fail(la_c, raw_la, e.to_string()))
+            .ok();
+        let laestab = match (row.opt(&opt[O_EST_NUMBER]), la_code, &opt[O_EST_NUMBER]) {
+            (Some(n), Some(la), Some(col)) => match n.parse::<u16>() {
+                Ok(est) if est <= 9999 => Laestab::from_parts(la, est)
+                    .map_err(|e| row.fail(col, n, e.to_string()))
+                    .ok(),
+                _ => {
+                    row.fail(col, n, "an establishment number is up to 4 digits");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let raw_status = row.raw(status_c);
+        let status = SchoolStatus::from_gias_name(raw_status);
+        if status.is_none() {
+            row.fail(
+                status_c,
+                raw_status,
+                "must be Open, Open, but proposed to close, Proposed to open or Closed",
+            );
+        }
+        let type_name = row.opt(&opt[O_TYPE]).unwrap_or_default();
+        let phase_name = row.opt(&opt[O_PHASE]).unwrap_or_default();
+        let phase = phase_of(phase_name, type_name, group);
+        if phase.is_none() {
+            let (col, v) = match &opt[O_PHASE] {
+                Some(c) => (c.clone(), phase_name.to_string()),
+                None => (status_c.clone(), String::new()),
+            };
+            row.fail(&col, &v, "the phase of education is not one a school has (Nursery, Primary, Middle, Secondary, All-through, 16 plus)");
+        }
+        let date = |row: &mut RowCheck<'_>, col: &Option<Column>| -> Option<NaiveDate> {
+            let c = col.as_ref()?;
+            let v = row.raw(c);
+            if v.is_empty() {
+                return None;
+            }
+            let d = parse_date(v);
+            if d.is_none() {
+                let v = v.to_string();
+                row.fail(c, &v, "must be a date written dd-mm-yyyy");
+            }
+            d
+        };
+        let opened_on = date(&mut row, &opt[O_OPEN]);
+        let closed_on = date(&mut row, &opt[O_CLOSE]);
+        let census_date = date(&mut row, &opt[O_CENSUS_DATE]);
+        let pupils = row.count(&opt[O_PUPILS]);
+        let fsm_count = row.count(&opt[O_FSM]);
+        let sen_count = row.count(&opt[O_SEN]);
+        let fsm_pct = match &opt[O_FSM_PCT] {
+            Some(c) => {
+                let v = row.raw(c);
+                if v.is_empty() || is_dfe_symbol(v) {
+                    None
+                } else {
+                    // GIAS writes up to two decimals; keep one, rounding half up, exactly.
+                    let t = Tenths::parse(v).or_else(|| {
+                        let (w, f) = v.split_once('.')?;
+                        let hundredths: i64 = format!("{w}{:0<2}", &f[..f.len().min(2)]).parse().ok()?;
+                        (f.len() <= 2 && hundredths >= 0).then_some(Tenths((hundredths + 5) / 10))
+                    });
+                    if t.is_none_or(|t| !(0..=1000).contains(&t.0)) {
+                        let v = v.to_string();
+                        row.fail(c, &v, "must be a percentage from 0 to 100");
+                    }
+                    t
+                }
+            }
+            None => None,
+        };
+        let grid = |row: &mut RowCheck<'_>, col: &Option<Column>, max: i32| -> Option<i32> {
+            let c = col.as_ref()?;
+            let v = row.raw(c);
+            if v.is_empty() {
+                return None;
+            }
+            match v.parse::<i32>() {
+                Ok(n) if (0..=max).contains(&n) => Some(n),
+                _ => {
+                    let v = v.to_string();
+                    row.fail(
+                        c,
+                        &v,
+                        format!("must be whole metres from 0 to {max} on the British National Grid"),
+                    );
+                    None
+                }
+            }
+        };
+        let easting = grid(&mut row, &opt[O_EASTING], 700_000);
+        let northing = grid(&mut row, &opt[O_NORTHING], 1_300_000);
+        // GIAS writes 0,0 for establishments it has not located.
+        let location = match (easting, northing) {
+            (Some(e), Some(n)) if e > 0 && n > 0 => Some(Location {
+                easting: e,
+                northing: n,
+                latitude: None,
+                longitude: None,
+            }),
+            _ => None,
+        };
+        if let Some(u) = urn
+            && let Some(first) = first_seen.get(&u)
+        {
+            row.errors.push(RowError {
+                line,
+                column: urn_c.name.clone(),
+                value: raw_urn.to_string(),
+                rule: format!("duplicate URN: already on line {first}"),
+            });
+        }
+        let (Some(urn), Some(name), Some(la_code), Some(status), Some(phase), true) =
+            (urn, name, la_code, status, phase, row.errors.is_empty())
+        else {
+            parsed.errors.append(&mut row.errors);
+            continue;
+        };
+        first_seen.insert(urn, line);
+        let census = match (census_date, pupils) {
+            (Some(census_date), Some(pupils)) => Some(Census {
+                census_date,
+                pupils,
+                pupils_fte: None,
+                fsm_count,
+                fsm_pct,
+                sen_count,
+                eal_count: None,
+                stages: [None; 7],
+            }),
+            _ => None,
+        };
+        let text = |col: &Option<Column>| {
+            row.opt(col)
+                .filter(|v| !is_dfe_symbol(v) && *v != "Does not apply" && *v != "None")
+                .map(str::to_string)
+        };
+        parsed.rows.push(SchoolRecord {
+            line,
+            la_code,
+            la_name: text(&opt[O_LA_NAME]).unwrap_or_else(|| format!("LA {la_code}")),
+            school: School {
+                urn,
+                laestab,
+                name,
+                phase,
+                establishment_type: type_name.to_string(),
+                governance: governance_of(type_name, group),
+                status,
+                opened_on,
+                closed_on,
+                sex: text(&opt[O_GENDER]),
+                denomination: text(&opt[O_RELIGION]),
+                trust: text(&opt[O_TRUST]),
+                postcode: text(&opt[O_POSTCODE]),
+                location,
+                district: area(&row, &opt[O_DISTRICT], &opt[O_DISTRICT + 1]),
+                constituency: area(&row, &opt[O_CONSTITUENCY], &opt[O_CONSTITUENCY + 1]),
+                ward: area(&row, &opt[O_WARD], &opt[O_WARD + 1]),
+                urban_rural: text(&opt[O_URBAN_RURAL]),
+            },
+            census,
+        });
+    }
+    if parsed.rows_read == 0 {
+        return Err(FileError::NoRows);
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "\"URN\",\"LA (code)\",\"LA (name)\",\"EstablishmentNumber\",\"EstablishmentName\",\"TypeOfEstablishment (code)\",\"TypeOfEstablishment (name)\",\"EstablishmentTypeGroup (name)\",\"EstablishmentStatus (name)\",\"OpenDate\",\"PhaseOfEducation (name)\",\"CensusDate\",\"NumberOfPupils\",\"FSM\",\"PercentageFSM\",\"Easting\",\"Northing\",\"Unknown future column\"";
+
+    fn cp1252(s: &str) -> Vec<u8> {
+        encoding_rs::WINDOWS_1252.encode(s).0.into_owned()
+    }
+
+    #[test]
+    fn windows_1252_crlf_and_code_name_pairs() {
+        let body = format!(
+            "{HEADER}\r\n121000,\"926\",\"Norfolk\",2000,\"St Mary’s Café School\",\"02\",\"Voluntary aided school\",\"Local authority maintained schools\",\"Open\",\"01-09-1990\",\"Primary\",\"19-01-2023\",210,21,\"10.0\",620000,308000,\"x\"\r\n\
+             10000001,\"926\",\"Norfolk\",,\"A University\",\"29\",\"Higher education institutions\",\"Universities\",\"Open\",,\"Not applicable\",,,,,0,0,\"x\""
+        );
+        let p = parse(&cp1252(&body)).unwrap();
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!((p.rows.len(), p.skipped.len(), p.rows_read), (1, 1, 2));
+        let r = &p.rows[0];
+        assert_eq!(r.school.name, "St Mary’s Café School");
+        assert_eq!(r.school.laestab.map(|l| l.get()), Some(9_262_000));
+        assert_eq!(r.school.opened_on, NaiveDate::from_ymd_opt(1990, 9, 1));
+        assert_eq!(
+            r.census.as_ref().map(|c| (c.pupils, c.fsm_count, c.fsm_pct)),
+            Some((210, Some(21), Some(Tenths(100))))
+        );
+        assert_eq!(p.skipped[0].0, 3);
+    }
+
+    #[test]
+    fn statuses_phases_and_bad_values() {
+        let body = format!(
+            "{HEADER}\n\
+             121001,926,Norfolk,2001,Closing School,02,Community school,Local authority maintained schools,\"Open, but proposed to close\",,Secondary,,,,,,,\n\
+             121002,926,Norfolk,2002,New School,34,Academy converter,Academies,Proposed to open,,All-through,,,,,,,\n\
+             121003,926,Norfolk,2003,Odd School,02,Community school,Local authority maintained schools,Dormant,31/12/2020,Primary,,many,,,,,\n"
+        );
+        let p = parse(body.as_bytes()).unwrap();
+        assert_eq!(p.rows[0].school.status, SchoolStatus::OpenProposedToClose);
+        assert_eq!(
+            (
+                p.rows[1].school.status,
+                p.rows[1].school.phase,
+                p.rows[1].school.governance
+            ),
+            (SchoolStatus::ProposedToOpen, Phase::AllThrough, Governance::Academy)
+        );
+        let bad: Vec<&str> = p.errors.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(bad, vec!["EstablishmentStatus (name)", "OpenDate", "NumberOfPupils"]);
+        assert!(p.errors.iter().all(|e| e.line == 4));
+    }
+
+    #[test]
+    fn malformed_files() {
+        assert_eq!(parse(b""), Err(FileError::Empty));
+        assert!(matches!(parse(b"PK\x03\x04\x00\x00"), Err(FileError::Binary { .. })));
+        assert!(
+            matches!(parse(b"URN,EstablishmentName\n1,x\n"), Err(FileError::MissingColumns { missing }) if missing == vec!["LA (code)".to_string(), "EstablishmentStatus (name)".to_string()])
+        );
+        assert_eq!(parse(format!("{HEADER}\r\n").as_bytes()), Err(FileError::NoRows));
+    }
 }
