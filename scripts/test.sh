@@ -4,6 +4,7 @@
 # and the check that the domain crate stays pure. Installs PostgreSQL and Chromium (Debian
 # packages) when they are missing. Exits non-zero on the first failure.
 set -euo pipefail
+export CARGO_TERM_COLOR=never
 cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
@@ -48,20 +49,24 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test (SQLite and PostgreSQL)"
-cargo test --workspace --locked
+test_log="$pg_dir/cargo-test.log"
+cargo test --workspace --locked 2>&1 | tee "$test_log"
+passed=$(awk '/^test result: /{for(i=1;i<=NF;i++) if($(i+1) ~ /^passed/) s+=$i} END{print s+0}' "$test_log")
+failed=$(awk '/^test result: /{for(i=1;i<=NF;i++) if($(i+1) ~ /^failed/) s+=$i} END{print s+0}' "$test_log")
 
 log "the domain crate stays pure"
-for forbidden in sqlx tokio axum; do
-  if cargo tree -p domain -e normal -i "$forbidden" --locked >/dev/null 2>&1; then
+deps=$(cargo tree -p domain -e normal --prefix none --format '{p}' --locked | awk '{print $1}' | sort -u)
+for forbidden in sqlx tokio axum hyper; do
+  if grep -qx "$forbidden" <<<"$deps"; then
     echo "domain depends on $forbidden" >&2
     exit 1
   fi
 done
-echo "domain depends on none of sqlx, tokio, axum"
+echo "domain depends on none of sqlx, tokio, axum, hyper ($(wc -l <<<"$deps") crates in its tree)"
 
-if [ -x scripts/browser-journey.sh ]; then
-  log "browser journey (headless Chromium)"
-  scripts/browser-journey.sh
-fi
+log "browser journey (headless Chromium)"
+scripts/browser-journey.sh
+passed=$((passed + 1))
 
 log "all tests passed"
+echo "tests: $passed passed, $failed failed"
