@@ -3,13 +3,14 @@
 //! `shared/data/real/norfolk_schools_spc_2022_23.csv`; columns are matched by name, in any order,
 //! and unknown columns are ignored. DfE symbols (`z`, `x`, `c`, `low`) are "not known", never 0.
 
-use super::csv_text::{Column, Records, RowCheck, resolve, utf8_text};
-use super::{FileError, Parsed, RowError, SchoolRecord};
+use super::csv_text::{
+    Column, Encoding, Records, RowCheck, contains_ci, merge, parse_chunks, read_header, resolve, threads, utf8_text,
+};
+use super::{FileError, Parsed, SchoolRecord};
 use crate::geo::Location;
 use crate::ids::{LaCode, Laestab, Urn};
 use crate::school::{AreaRef, Census, Governance, Phase, School, SchoolStatus, Tenths};
 use chrono::{NaiveDate, Weekday};
-use std::collections::HashMap;
 
 /// What the caller knows that the file may not say.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -122,39 +123,61 @@ pub fn census_day_of_time_period(time_period: &str) -> Option<NaiveDate> {
 }
 
 fn phase_of(grouping: &str, type_name: &str, all_through: bool, middle: &str) -> Option<Phase> {
-    let g = grouping.trim().to_ascii_lowercase();
-    let t = type_name.trim().to_ascii_lowercase();
-    let m = middle.trim().to_ascii_lowercase();
-    Some(match g.as_str() {
-        "state-funded nursery" => Phase::Nursery,
-        "state-funded primary" if m.contains("secondary") => Phase::MiddleSecondary,
-        "state-funded primary" if m.contains("primary") => Phase::MiddlePrimary,
-        "state-funded primary" => Phase::Primary,
-        "state-funded secondary" if t.contains("16 to 19") || t.contains("16-19") => Phase::SixteenPlus,
-        "state-funded secondary" if m.contains("secondary") => Phase::MiddleSecondary,
-        "state-funded secondary" if all_through => Phase::AllThrough,
-        "state-funded secondary" => Phase::Secondary,
-        "state-funded special school" | "non-maintained special school" => Phase::Special,
-        "state-funded ap school" | "pupil referral unit" => Phase::AlternativeProvision,
-        "independent school" => Phase::Independent,
-        _ => return None,
+    let g = grouping.trim();
+    let is = |s: &str| g.eq_ignore_ascii_case(s);
+    Some(if is("state-funded nursery") {
+        Phase::Nursery
+    } else if is("state-funded primary") {
+        if contains_ci(middle, "secondary") {
+            Phase::MiddleSecondary
+        } else if contains_ci(middle, "primary") {
+            Phase::MiddlePrimary
+        } else {
+            Phase::Primary
+        }
+    } else if is("state-funded secondary") {
+        if contains_ci(type_name, "16 to 19") || contains_ci(type_name, "16-19") {
+            Phase::SixteenPlus
+        } else if contains_ci(middle, "secondary") {
+            Phase::MiddleSecondary
+        } else if all_through {
+            Phase::AllThrough
+        } else {
+            Phase::Secondary
+        }
+    } else if is("state-funded special school") || is("non-maintained special school") {
+        Phase::Special
+    } else if is("state-funded ap school") || is("pupil referral unit") {
+        Phase::AlternativeProvision
+    } else if is("independent school") {
+        Phase::Independent
+    } else {
+        return None;
     })
 }
 
 fn governance_of(grouping: &str, academy_flag: &str) -> Governance {
-    let g = grouping.trim().to_ascii_lowercase();
-    if g == "non-maintained special school" {
+    let g = grouping.trim();
+    if g.eq_ignore_ascii_case("non-maintained special school") {
         return Governance::NonMaintainedSpecial;
     }
-    if g == "independent school" {
+    if g.eq_ignore_ascii_case("independent school") {
         return Governance::Independent;
     }
-    match academy_flag.trim().to_ascii_lowercase().as_str() {
-        "academy" | "academies" | "free school" => Governance::Academy,
-        "la maintained" | "la-maintained" | "maintained" => Governance::LaMaintained,
-        "independent" => Governance::Independent,
-        _ if g.starts_with("state-funded") => Governance::LaMaintained,
-        _ => Governance::Other,
+    let f = academy_flag.trim();
+    let flag = |options: &[&str]| options.iter().any(|o| f.eq_ignore_ascii_case(o));
+    if flag(&["academy", "academies", "free school"]) {
+        Governance::Academy
+    } else if flag(&["la maintained", "la-maintained", "maintained"])
+        || (f.is_empty() && contains_ci(g, "state-funded"))
+    {
+        Governance::LaMaintained
+    } else if flag(&["independent"]) {
+        Governance::Independent
+    } else if contains_ci(g, "state-funded") {
+        Governance::LaMaintained
+    } else {
+        Governance::Other
     }
 }
 
@@ -178,23 +201,41 @@ fn text_opt(row: &RowCheck<'_>, col: &Option<Column>) -> Option<String> {
 }
 
 /// Parses a whole file: every good row, and every bad value with its line, column and rule.
+/// Large files are read on several threads; the result is the same as on one.
 pub fn parse(bytes: &[u8], options: &CensusOptions) -> Result<Parsed<SchoolRecord>, FileError> {
-    let text = utf8_text(bytes)?;
-    let (mut records, header) = Records::new(text)?;
+    let text = utf8_text(bytes)?.as_bytes();
+    let (header, body) = read_header(text, Encoding::Utf8)?;
     let (req, opt) = resolve(&header, &[URN, NAME, LA_CODE, PHASE, PUPILS], OPTIONAL)?;
     if options.census_date.is_none() && opt[O_TIME_PERIOD].is_none() {
         return Err(FileError::NoCensusDate);
     }
+    let chunks = parse_chunks(text, body, Encoding::Utf8, threads(), |records| {
+        parse_rows(records, &header.names, &req, &opt, options)
+    })?;
+    let parsed = merge(chunks, |r: &SchoolRecord| (r.school.urn, r.line), &req[0].name);
+    if parsed.rows_read == 0 {
+        return Err(FileError::NoRows);
+    }
+    Ok(parsed)
+}
+
+fn parse_rows(
+    mut records: Records<'_>,
+    names: &[String],
+    req: &[Column],
+    opt: &[Option<Column>],
+    options: &CensusOptions,
+) -> Result<Parsed<SchoolRecord>, FileError> {
     let (urn_c, name_c, la_c, phase_c, pupils_c) = (&req[0], &req[1], &req[2], &req[3], &req[4]);
     let mut parsed = Parsed::default();
-    let mut first_seen: HashMap<Urn, u64> = HashMap::new();
+    parsed.rows.reserve(records.lines_hint());
     while let Some((line, record)) = records.next_record()? {
         parsed.rows_read += 1;
         let mut row = RowCheck::new(line, record);
-        if record.len() < header.names.len() {
+        if record.len() < names.len() {
             let last = Column {
                 index: record.len().saturating_sub(1),
-                name: header.names[record.len().saturating_sub(1)].clone(),
+                name: names[record.len().saturating_sub(1)].clone(),
             };
             let value = row.raw(&last).to_string();
             row.fail(
@@ -203,7 +244,7 @@ pub fn parse(bytes: &[u8], options: &CensusOptions) -> Result<Parsed<SchoolRecor
                 format!(
                     "the row has {} fields but the header has {}: is the line cut short?",
                     record.len(),
-                    header.names.len()
+                    names.len()
                 ),
             );
             parsed.errors.append(&mut row.errors);
@@ -300,23 +341,12 @@ pub fn parse(bytes: &[u8], options: &CensusOptions) -> Result<Parsed<SchoolRecor
                 None => None,
             },
         };
-        if let Some(u) = urn
-            && let Some(first) = first_seen.get(&u)
-        {
-            row.errors.push(RowError {
-                line,
-                column: urn_c.name.clone(),
-                value: raw_urn.to_string(),
-                rule: format!("duplicate URN: already on line {first}"),
-            });
-        }
         let (Some(urn), Some(name), Some(la_code), Some(phase), Some(census_date), true) =
             (urn, name, la_code, phase, census_date, row.errors.is_empty())
         else {
             parsed.errors.append(&mut row.errors);
             continue;
         };
-        first_seen.insert(urn, line);
         let census = pupils.map(|pupils| Census {
             census_date,
             pupils,
@@ -355,9 +385,6 @@ pub fn parse(bytes: &[u8], options: &CensusOptions) -> Result<Parsed<SchoolRecor
             },
             census,
         });
-    }
-    if parsed.rows_read == 0 {
-        return Err(FileError::NoRows);
     }
     Ok(parsed)
 }

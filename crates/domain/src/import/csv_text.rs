@@ -1,7 +1,7 @@
 //! Shared CSV handling for the importers: encoding checks, header lookup by name, and true
 //! physical line numbers (a record's first line, counting newlines inside quoted fields and CRLF).
 
-use super::{FileError, RowError};
+use super::{FileError, Parsed, RowError};
 use std::collections::HashMap;
 
 /// Refuses empty and binary files; returns the text as UTF-8 (a BOM is dropped).
@@ -83,6 +83,17 @@ pub struct Column {
 }
 
 /// Resolves required and optional columns; every missing required column is named at once.
+/// Which columns of the header the parser reads.
+pub fn used_columns(width: usize, req: &[Column], opt: &[Option<Column>]) -> Vec<bool> {
+    let mut used = vec![false; width];
+    for c in req.iter().chain(opt.iter().flatten()) {
+        if let Some(u) = used.get_mut(c.index) {
+            *u = true;
+        }
+    }
+    used
+}
+
 pub fn resolve(
     header: &Header,
     required: &[&[&str]],
@@ -114,69 +125,318 @@ pub fn resolve(
     Ok((req, opt))
 }
 
-/// Reads records with their true first line. `csv` positions count lines, but not always as a
-/// person would on CRLF files, so lines are counted here from the byte offsets.
+/// How the bytes of a file are text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Already checked to be valid UTF-8.
+    Utf8,
+    /// Windows-1252 (GIAS): fields are decoded as they are read.
+    Windows1252,
+}
+
+/// Reads records with their true first line. The tokenizer works on bytes; each record becomes
+/// a `StringRecord` by a move when it is UTF-8 or ASCII, or field by field from Windows-1252.
+/// `csv` positions count lines, but not always as a person would on CRLF files, so lines are
+/// counted here from the byte offsets.
 #[derive(Debug)]
 pub struct Records<'a> {
     bytes: &'a [u8],
+    encoding: Encoding,
     reader: csv::Reader<&'a [u8]>,
+    raw: csv::ByteRecord,
     record: csv::StringRecord,
     last_offset: usize,
     last_line: u64,
+    /// Columns the parser reads; others are left empty when a record has to be decoded.
+    needed: Option<&'a [bool]>,
+}
+
+fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
+}
+
+/// One record as text: straight from the tokenizer's bytes when the file is UTF-8 (checked once
+/// for the whole file) or the record is ASCII; decoded from Windows-1252 otherwise.
+#[derive(Debug, Clone, Copy)]
+pub enum Row<'r> {
+    Bytes(&'r csv::ByteRecord),
+    Text(&'r csv::StringRecord),
+}
+
+impl<'r> Row<'r> {
+    pub fn len(&self) -> usize {
+        match self {
+            Row::Bytes(r) => r.len(),
+            Row::Text(r) => r.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Field `i`, or `None` past the end of the record.
+    pub fn get(&self, i: usize) -> Option<&'r str> {
+        match self {
+            // Only ASCII records are read as bytes.
+            Row::Bytes(r) => r.get(i).map(|f| std::str::from_utf8(f).unwrap_or_default()),
+            Row::Text(r) => r.get(i),
+        }
+    }
+}
+
+/// Decodes a Windows-1252 record with non-ASCII bytes into `out` (only the `needed` columns).
+fn decode_1252(raw: &csv::ByteRecord, needed: Option<&[bool]>, out: &mut csv::StringRecord) {
+    out.clear();
+    for (i, field) in raw.iter().enumerate() {
+        if needed.is_none_or(|n| n.get(i).copied().unwrap_or(false)) {
+            out.push_field(&encoding_rs::WINDOWS_1252.decode_without_bom_handling(field).0);
+        } else {
+            out.push_field("");
+        }
+    }
 }
 
 impl<'a> Records<'a> {
     /// A reader over UTF-8 text; returns it with the header row.
     pub fn new(text: &'a str) -> Result<(Records<'a>, Header), FileError> {
-        let bytes = text.as_bytes();
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(bytes);
-        let mut first = csv::StringRecord::new();
-        let got = reader.read_record(&mut first).map_err(|e| csv_error(bytes, &e))?;
-        if !got || first.iter().all(|f| f.trim().is_empty()) {
-            return Err(FileError::Empty);
+        let (header, body) = read_header(text.as_bytes(), Encoding::Utf8)?;
+        let records = Records::chunk(&text.as_bytes()[body.offset..], body.line, Encoding::Utf8);
+        Ok((records, header))
+    }
+
+    /// A reader over part of a file that starts at a record boundary on line `first_line`.
+    pub fn chunk(bytes: &'a [u8], first_line: u64, encoding: Encoding) -> Records<'a> {
+        Records {
+            bytes,
+            encoding,
+            reader: reader(bytes),
+            raw: csv::ByteRecord::new(),
+            record: csv::StringRecord::new(),
+            last_offset: 0,
+            last_line: first_line,
+            needed: None,
         }
-        let header = Header::new(&first)?;
-        Ok((
-            Records {
-                bytes,
-                reader,
-                record: csv::StringRecord::new(),
-                last_offset: 0,
-                last_line: 1,
-            },
-            header,
-        ))
+    }
+
+    /// Lines in this chunk: an upper bound on its records, for sizing.
+    pub fn lines_hint(&self) -> usize {
+        memchr::memchr_iter(b'\n', self.bytes).count() + 1
+    }
+
+    /// Decode only these columns of Windows-1252 records (the rest read as empty).
+    pub fn only_columns(mut self, needed: &'a [bool]) -> Self {
+        self.needed = Some(needed);
+        self
     }
 
     /// The next record and its first physical line, skipping blank lines.
-    pub fn next_record(&mut self) -> Result<Option<(u64, &csv::StringRecord)>, FileError> {
+    pub fn next_record(&mut self) -> Result<Option<(u64, Row<'_>)>, FileError> {
         loop {
-            let got = self
-                .reader
-                .read_record(&mut self.record)
-                .map_err(|e| csv_error(self.bytes, &e))?;
+            // UTF-8 files are read into one reused `StringRecord` (one check per record, no
+            // allocation); Windows-1252 files as bytes, decoded only where a record needs it.
+            let (got, position) = match self.encoding {
+                Encoding::Utf8 => {
+                    let got = self
+                        .reader
+                        .read_record(&mut self.record)
+                        .map_err(|e| csv_error(self.bytes, &e))?;
+                    (got, self.record.position().map_or(0, |p| p.byte()))
+                }
+                Encoding::Windows1252 => {
+                    let got = self
+                        .reader
+                        .read_byte_record(&mut self.raw)
+                        .map_err(|e| csv_error(self.bytes, &e))?;
+                    (got, self.raw.position().map_or(0, |p| p.byte()))
+                }
+            };
             if !got {
                 return Ok(None);
             }
-            let offset = usize::try_from(self.record.position().map_or(0, |p| p.byte())).unwrap_or(usize::MAX);
-            let mut offset = offset.min(self.bytes.len());
+            let mut offset = usize::try_from(position).unwrap_or(usize::MAX).min(self.bytes.len());
             // The crate reports a record as starting on the end of the previous line (its `\n`
             // on CRLF files): the record really starts after the line terminators.
             while offset < self.bytes.len() && matches!(self.bytes[offset], b'\r' | b'\n') {
                 offset += 1;
             }
             let start = self.last_offset.min(offset);
-            self.last_line += self.bytes[start..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.last_line += memchr_count(b'\n', &self.bytes[start..offset]);
             self.last_offset = offset;
-            if self.record.iter().all(|f| f.trim().is_empty()) {
-                continue;
+            let decode = self.encoding == Encoding::Windows1252 && !self.raw.as_slice().is_ascii();
+            if decode {
+                decode_1252(&self.raw, self.needed, &mut self.record);
             }
-            return Ok(Some((self.last_line, &self.record)));
+            let blank = match (self.encoding, decode) {
+                (Encoding::Windows1252, false) => self.raw.iter().all(|f| f.trim_ascii().is_empty()),
+                _ => self.record.iter().all(|f| f.trim_ascii().is_empty()),
+            };
+            if !blank {
+                break;
+            }
+        }
+        let row = if self.encoding == Encoding::Windows1252 && self.raw.as_slice().is_ascii() {
+            Row::Bytes(&self.raw)
+        } else {
+            Row::Text(&self.record)
+        };
+        Ok(Some((self.last_line, row)))
+    }
+}
+
+fn memchr_count(needle: u8, hay: &[u8]) -> u64 {
+    memchr::memchr_iter(needle, hay).count() as u64
+}
+
+/// Where the data rows start: byte offset and line number.
+#[derive(Debug, Clone, Copy)]
+pub struct Body {
+    pub offset: usize,
+    pub line: u64,
+}
+
+/// Reads the header row of a file.
+pub fn read_header(bytes: &[u8], encoding: Encoding) -> Result<(Header, Body), FileError> {
+    let mut r = reader(bytes);
+    let mut raw = csv::ByteRecord::new();
+    let got = r.read_byte_record(&mut raw).map_err(|e| csv_error(bytes, &e))?;
+    if !got || raw.iter().all(|f| f.trim_ascii().is_empty()) {
+        return Err(FileError::Empty);
+    }
+    let mut first = csv::StringRecord::new();
+    if encoding == Encoding::Windows1252 && !raw.as_slice().is_ascii() {
+        decode_1252(&raw, None, &mut first);
+    } else {
+        first = csv::StringRecord::from_byte_record(raw).map_err(|_| FileError::Encoding {
+            expected: "UTF-8",
+            line: 1,
+        })?;
+    }
+    let header = Header::new(&first)?;
+    let mut offset = usize::try_from(r.position().byte())
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    while offset < bytes.len() && matches!(bytes[offset], b'\r' | b'\n') {
+        offset += 1;
+    }
+    let line = 1 + memchr_count(b'\n', &bytes[..offset]);
+    Ok((header, Body { offset, line }))
+}
+
+/// Splits the body into up to `parts` chunks that each start at a record boundary: just after a
+/// line break with an even number of quote characters before it, so never inside a quoted field.
+pub fn split(bytes: &[u8], body: Body, parts: usize) -> Vec<(usize, usize, u64)> {
+    let end = bytes.len();
+    let mut bounds = vec![(body.offset, body.line)];
+    if parts > 1 && end > body.offset {
+        let step = (end - body.offset) / parts;
+        let mut quotes = 0u64;
+        let mut lines = body.line;
+        let mut pos = body.offset;
+        for k in 1..parts {
+            let target = (body.offset + step * k).max(pos);
+            // Count quotes and lines up to the target, then find the next even-quoted line break.
+            let span = &bytes[pos..target.min(end)];
+            quotes += memchr_count(b'"', span);
+            lines += memchr_count(b'\n', span);
+            pos = target.min(end);
+            while pos < end {
+                let b = bytes[pos];
+                quotes += u64::from(b == b'"');
+                pos += 1;
+                if b == b'\n' {
+                    lines += 1;
+                    if quotes % 2 == 0 {
+                        break;
+                    }
+                }
+            }
+            if pos >= end {
+                break;
+            }
+            bounds.push((pos, lines));
         }
     }
+    let mut chunks = Vec::with_capacity(bounds.len());
+    for (i, &(start, line)) in bounds.iter().enumerate() {
+        let stop = bounds.get(i + 1).map_or(end, |b| b.0);
+        chunks.push((start, stop, line));
+    }
+    chunks
+}
+
+/// Files smaller than this are read on one thread.
+const PARALLEL_FROM_BYTES: usize = 1 << 20;
+
+/// Parses the body in chunks on up to `threads` threads and returns the chunks' results in file
+/// order, so the outcome is the same however many threads ran.
+pub fn parse_chunks<T: Send>(
+    bytes: &[u8],
+    body: Body,
+    encoding: Encoding,
+    threads: usize,
+    parse: impl Fn(Records<'_>) -> Result<T, FileError> + Sync,
+) -> Result<Vec<T>, FileError> {
+    let parts = if bytes.len() - body.offset >= PARALLEL_FROM_BYTES {
+        threads.clamp(1, 16)
+    } else {
+        1
+    };
+    let chunks = split(bytes, body, parts);
+    if chunks.len() == 1 {
+        let (start, stop, line) = chunks[0];
+        return Ok(vec![parse(Records::chunk(&bytes[start..stop], line, encoding))?]);
+    }
+    let parse = &parse;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|&(start, stop, line)| scope.spawn(move || parse(Records::chunk(&bytes[start..stop], line, encoding))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(FileError::Other("the file could not be read".into())))
+            })
+            .collect()
+    })
+}
+
+/// Joins chunk results in file order, then turns every later row for an already-seen URN into a
+/// row error naming the first line.
+pub fn merge<T>(chunks: Vec<Parsed<T>>, key: impl Fn(&T) -> (crate::ids::Urn, u64), urn_column: &str) -> Parsed<T> {
+    let mut out = Parsed::default();
+    out.rows.reserve(chunks.iter().map(|c| c.rows.len()).sum());
+    let mut first_seen: HashMap<crate::ids::Urn, u64> = HashMap::with_capacity(out.rows.capacity());
+    for chunk in chunks {
+        out.rows_read += chunk.rows_read;
+        out.errors.extend(chunk.errors);
+        out.skipped.extend(chunk.skipped);
+        for row in chunk.rows {
+            let (urn, line) = key(&row);
+            match first_seen.get(&urn) {
+                Some(first) => out.errors.push(RowError {
+                    line,
+                    column: urn_column.to_string(),
+                    value: urn.to_string(),
+                    rule: format!("duplicate URN: already on line {first}"),
+                }),
+                None => {
+                    first_seen.insert(urn, line);
+                    out.rows.push(row);
+                }
+            }
+        }
+    }
+    out.errors.sort_by_key(|e| e.line);
+    out
+}
+
+/// How many threads an import may use: the machine's cores, at most 8.
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
 }
 
 fn csv_error(bytes: &[u8], e: &csv::Error) -> FileError {
@@ -194,12 +454,12 @@ fn csv_error(bytes: &[u8], e: &csv::Error) -> FileError {
 #[derive(Debug)]
 pub struct RowCheck<'r> {
     pub line: u64,
-    pub record: &'r csv::StringRecord,
+    pub record: Row<'r>,
     pub errors: Vec<RowError>,
 }
 
 impl<'r> RowCheck<'r> {
-    pub fn new(line: u64, record: &'r csv::StringRecord) -> Self {
+    pub fn new(line: u64, record: Row<'r>) -> Self {
         RowCheck {
             line,
             record,
@@ -207,7 +467,7 @@ impl<'r> RowCheck<'r> {
         }
     }
     pub fn raw(&self, col: &Column) -> &'r str {
-        self.record.get(col.index).map_or("", str::trim)
+        self.record.get(col.index).map_or("", str::trim_ascii)
     }
     /// An optional column's value, `None` when the column or the value is absent.
     pub fn opt<'c>(&self, col: &'c Option<Column>) -> Option<&'r str> {
@@ -254,10 +514,17 @@ impl<'r> RowCheck<'r> {
 
 /// DfE's symbols for values that are not a number: not applicable, unavailable, suppressed, low.
 pub fn is_dfe_symbol(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "z" | "x" | "c" | "low" | ":" | "u" | "na" | "n/a" | ".."
-    )
+    let v = v.trim();
+    v.len() <= 3
+        && ["z", "x", "c", "low", ":", "u", "na", "n/a", ".."]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(v))
+}
+
+/// Case-insensitive (ASCII) `contains`, without allocating.
+pub fn contains_ci(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 #[cfg(test)]
@@ -276,10 +543,29 @@ mod tests {
         let text = "a,b\r\n1,\"x\r\ny\"\r\n\r\n2,z";
         let (mut r, _) = Records::new(text).unwrap();
         let (l1, rec) = r.next_record().unwrap().unwrap();
-        assert_eq!((l1, &rec[1]), (2, "x\r\ny"));
+        assert_eq!((l1, rec.get(1)), (2, Some("x\r\ny")));
         let (l2, _) = r.next_record().unwrap().unwrap();
         assert_eq!(l2, 5);
         assert!(r.next_record().unwrap().is_none());
+    }
+
+    #[test]
+    fn chunks_start_at_record_boundaries_whatever_the_quotes() {
+        let text = "a,b\r\n1,\"x\r\ny\"\r\n2,z\r\n3,\"p\nq\"\r\n4,w";
+        let (_, body) = read_header(text.as_bytes(), Encoding::Utf8).unwrap();
+        assert_eq!((body.offset, body.line), (5, 2));
+        for parts in 1..6 {
+            let chunks = split(text.as_bytes(), body, parts);
+            let mut lines = Vec::new();
+            for (start, stop, line) in chunks {
+                let mut r = Records::chunk(&text.as_bytes()[start..stop], line, Encoding::Utf8);
+                while let Some((l, rec)) = r.next_record().unwrap() {
+                    lines.push((l, rec.get(0).unwrap_or_default().to_string()));
+                }
+            }
+            let want: Vec<(u64, String)> = vec![(2, "1".into()), (4, "2".into()), (5, "3".into()), (7, "4".into())];
+            assert_eq!(lines, want, "{parts} parts");
+        }
     }
 
     #[test]

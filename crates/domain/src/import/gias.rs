@@ -6,14 +6,15 @@
 //! Establishments that are not schools a cluster holds (universities, colleges, Welsh schools,
 //! online providers, other types) are skipped and counted, not rejected.
 
-use super::csv_text::{Column, Records, RowCheck, is_dfe_symbol, resolve};
-use super::{FileError, Parsed, RowError, SchoolRecord};
+use super::csv_text::{
+    Column, Encoding, Records, RowCheck, contains_ci, is_dfe_symbol, merge, parse_chunks, read_header, resolve,
+    threads, used_columns,
+};
+use super::{FileError, Parsed, SchoolRecord};
 use crate::geo::Location;
 use crate::ids::{LaCode, Laestab, Urn};
 use crate::school::{AreaRef, Census, Governance, Phase, School, SchoolStatus, Tenths};
 use chrono::NaiveDate;
-use std::borrow::Cow;
-use std::collections::HashMap;
 
 const REQUIRED: &[&[&str]] = &[
     &["URN"],
@@ -82,22 +83,25 @@ const SCHOOL_GROUPS: &[&str] = &[
     "independent schools",
 ];
 
-/// Text of the file: UTF-8 when the bytes are valid UTF-8 (a BOM is dropped), otherwise
+/// How the file's bytes are text: UTF-8 when they are valid UTF-8 (a BOM is dropped), otherwise
 /// Windows-1252, which is what GIAS writes. Valid UTF-8 with accents is vanishingly unlikely to be
-/// meant as Windows-1252, so this reads both kinds of file correctly.
-pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, FileError> {
+/// meant as Windows-1252, so both kinds of file read correctly. Fields are decoded as they are read.
+pub fn encoding(bytes: &[u8]) -> Result<(&[u8], Encoding), FileError> {
     if bytes.is_empty() {
         return Err(FileError::Empty);
     }
-    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+    if let Some(offset) = memchr_nul(bytes) {
         return Err(FileError::Binary { offset });
     }
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Ok(s) = std::str::from_utf8(body) {
-        return Ok(Cow::Borrowed(s));
-    }
-    let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-    Ok(text)
+    Ok(match std::str::from_utf8(body) {
+        Ok(_) => (body, Encoding::Utf8),
+        Err(_) => (bytes, Encoding::Windows1252),
+    })
+}
+
+fn memchr_nul(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == 0)
 }
 
 /// `dd-mm-yyyy` (GIAS) or ISO `yyyy-mm-dd`.
@@ -108,41 +112,48 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 }
 
 fn phase_of(phase: &str, type_name: &str, group: &str) -> Option<Phase> {
-    let (p, t, g) = (
-        phase.trim().to_ascii_lowercase(),
-        type_name.trim().to_ascii_lowercase(),
-        group.trim().to_ascii_lowercase(),
-    );
-    if g == "independent schools" {
+    let (p, g) = (phase.trim(), group.trim());
+    if g.eq_ignore_ascii_case("independent schools") {
         return Some(Phase::Independent);
     }
-    if t.contains("special") || g == "special schools" {
+    if contains_ci(type_name, "special") || g.eq_ignore_ascii_case("special schools") {
         return Some(Phase::Special);
     }
-    if t.contains("pupil referral") || t.contains("alternative provision") {
+    if contains_ci(type_name, "pupil referral") || contains_ci(type_name, "alternative provision") {
         return Some(Phase::AlternativeProvision);
     }
-    Some(match p.as_str() {
-        "nursery" => Phase::Nursery,
-        "primary" => Phase::Primary,
-        "middle deemed primary" => Phase::MiddlePrimary,
-        "middle deemed secondary" => Phase::MiddleSecondary,
-        "secondary" => Phase::Secondary,
-        "all-through" | "all through" => Phase::AllThrough,
-        "16 plus" => Phase::SixteenPlus,
-        _ => return None,
-    })
+    const PHASES: [(&str, Phase); 8] = [
+        ("nursery", Phase::Nursery),
+        ("primary", Phase::Primary),
+        ("middle deemed primary", Phase::MiddlePrimary),
+        ("middle deemed secondary", Phase::MiddleSecondary),
+        ("secondary", Phase::Secondary),
+        ("all-through", Phase::AllThrough),
+        ("all through", Phase::AllThrough),
+        ("16 plus", Phase::SixteenPlus),
+    ];
+    PHASES
+        .iter()
+        .find(|(name, _)| p.eq_ignore_ascii_case(name))
+        .map(|(_, phase)| *phase)
 }
 
 fn governance_of(type_name: &str, group: &str) -> Governance {
-    let (t, g) = (type_name.trim().to_ascii_lowercase(), group.trim().to_ascii_lowercase());
-    if t.contains("non-maintained special") {
+    let (t, g) = (type_name.trim(), group.trim());
+    let starts =
+        |prefix: &str| t.len() >= prefix.len() && t.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
+    if contains_ci(t, "non-maintained special") {
         Governance::NonMaintainedSpecial
-    } else if g == "independent schools" {
+    } else if g.eq_ignore_ascii_case("independent schools") {
         Governance::Independent
-    } else if g == "academies" || g == "free schools" || t.starts_with("academy") || t.starts_with("free school") {
+    } else if g.eq_ignore_ascii_case("academies")
+        || g.eq_ignore_ascii_case("free schools")
+        || starts("academy")
+        || starts("free school")
+    {
         Governance::Academy
-    } else if g == "local authority maintained schools" || g == "special schools" {
+    } else if g.eq_ignore_ascii_case("local authority maintained schools") || g.eq_ignore_ascii_case("special schools")
+    {
         Governance::LaMaintained
     } else {
         Governance::Other
@@ -162,20 +173,38 @@ fn area(row: &RowCheck<'_>, code: &Option<Column>, name: &Option<Column>) -> Opt
     }
 }
 
+/// Parses a whole file. Large files are read on several threads; the result is the same as on one.
 pub fn parse(bytes: &[u8]) -> Result<Parsed<SchoolRecord>, FileError> {
-    let text = decode(bytes)?;
-    let (mut records, header) = Records::new(&text)?;
+    let (bytes, encoding) = encoding(bytes)?;
+    let (header, body) = read_header(bytes, encoding)?;
     let (req, opt) = resolve(&header, REQUIRED, OPTIONAL)?;
+    let used = used_columns(header.names.len(), &req, &opt);
+    let chunks = parse_chunks(bytes, body, encoding, threads(), |records| {
+        parse_rows(records.only_columns(&used), &header.names, &req, &opt)
+    })?;
+    let parsed = merge(chunks, |r: &SchoolRecord| (r.school.urn, r.line), &req[0].name);
+    if parsed.rows_read == 0 {
+        return Err(FileError::NoRows);
+    }
+    Ok(parsed)
+}
+
+fn parse_rows(
+    mut records: Records<'_>,
+    names: &[String],
+    req: &[Column],
+    opt: &[Option<Column>],
+) -> Result<Parsed<SchoolRecord>, FileError> {
     let (urn_c, la_c, name_c, status_c) = (&req[0], &req[1], &req[2], &req[3]);
     let mut parsed = Parsed::default();
-    let mut first_seen: HashMap<Urn, u64> = HashMap::new();
+    parsed.rows.reserve(records.lines_hint());
     while let Some((line, record)) = records.next_record()? {
         parsed.rows_read += 1;
         let mut row = RowCheck::new(line, record);
-        if record.len() < header.names.len() {
+        if record.len() < names.len() {
             let last = Column {
                 index: record.len().saturating_sub(1),
-                name: header.names[record.len().saturating_sub(1)].clone(),
+                name: names[record.len().saturating_sub(1)].clone(),
             };
             let v = row.raw(&last).to_string();
             row.fail(
@@ -184,14 +213,14 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<SchoolRecord>, FileError> {
                 format!(
                     "the row has {} fields but the header has {}: is the line cut short?",
                     record.len(),
-                    header.names.len()
+                    names.len()
                 ),
             );
             parsed.errors.append(&mut row.errors);
             continue;
         }
         let group = row.opt(&opt[O_GROUP]).unwrap_or_default();
-        if !group.is_empty() && !SCHOOL_GROUPS.contains(&group.to_ascii_lowercase().as_str()) {
+        if !group.is_empty() && !SCHOOL_GROUPS.iter().any(|g| g.eq_ignore_ascii_case(group)) {
             parsed
                 .skipped
                 .push((line, format!("not a school a cluster holds ({group})")));
@@ -308,23 +337,12 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<SchoolRecord>, FileError> {
             }),
             _ => None,
         };
-        if let Some(u) = urn
-            && let Some(first) = first_seen.get(&u)
-        {
-            row.errors.push(RowError {
-                line,
-                column: urn_c.name.clone(),
-                value: raw_urn.to_string(),
-                rule: format!("duplicate URN: already on line {first}"),
-            });
-        }
         let (Some(urn), Some(name), Some(la_code), Some(status), Some(phase), true) =
             (urn, name, la_code, status, phase, row.errors.is_empty())
         else {
             parsed.errors.append(&mut row.errors);
             continue;
         };
-        first_seen.insert(urn, line);
         let census = match (census_date, pupils) {
             (Some(census_date), Some(pupils)) => Some(Census {
                 census_date,
@@ -369,9 +387,6 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<SchoolRecord>, FileError> {
             },
             census,
         });
-    }
-    if parsed.rows_read == 0 {
-        return Err(FileError::NoRows);
     }
     Ok(parsed)
 }
