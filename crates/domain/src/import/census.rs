@@ -325,7 +325,7 @@ fn parse_rows(
         for (k, stage) in stages.iter_mut().enumerate() {
             *stage = row.count(&opt[O_STAGES + k]);
         }
-        let location = location(&mut row, &opt);
+        let location = location(&mut row, opt);
         let census_date = match options.census_date {
             Some(d) => Some(d),
             None => match &opt[O_TIME_PERIOD] {

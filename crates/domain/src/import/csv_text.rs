@@ -347,7 +347,7 @@ pub fn split(bytes: &[u8], body: Body, parts: usize) -> Vec<(usize, usize, u64)>
                 pos += 1;
                 if b == b'\n' {
                     lines += 1;
-                    if quotes % 2 == 0 {
+                    if quotes.is_multiple_of(2) {
                         break;
                     }
                 }
