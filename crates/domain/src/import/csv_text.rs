@@ -466,6 +466,28 @@ impl<'r> RowCheck<'r> {
             errors: Vec::new(),
         }
     }
+    /// Refuses a record with fewer fields than the header (a line cut short), naming its last field.
+    pub fn has_all_fields(&mut self, names: &[String]) -> bool {
+        let len = self.record.len();
+        if len >= names.len() {
+            return true;
+        }
+        let last = Column {
+            index: len.saturating_sub(1),
+            name: names[len.saturating_sub(1)].clone(),
+        };
+        let value = self.raw(&last).to_string();
+        self.fail(
+            &last,
+            &value,
+            format!(
+                "the row has {len} fields but the header has {}: is the line cut short?",
+                names.len()
+            ),
+        );
+        false
+    }
+
     pub fn raw(&self, col: &Column) -> &'r str {
         self.record.get(col.index).map_or("", str::trim_ascii)
     }

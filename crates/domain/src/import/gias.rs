@@ -201,21 +201,7 @@ fn parse_rows(
     while let Some((line, record)) = records.next_record()? {
         parsed.rows_read += 1;
         let mut row = RowCheck::new(line, record);
-        if record.len() < names.len() {
-            let last = Column {
-                index: record.len().saturating_sub(1),
-                name: names[record.len().saturating_sub(1)].clone(),
-            };
-            let v = row.raw(&last).to_string();
-            row.fail(
-                &last,
-                &v,
-                format!(
-                    "the row has {} fields but the header has {}: is the line cut short?",
-                    record.len(),
-                    names.len()
-                ),
-            );
+        if !row.has_all_fields(names) {
             parsed.errors.append(&mut row.errors);
             continue;
         }
