@@ -36,7 +36,7 @@ try {
   };
 
   await page.goto(`${base}/`);
-  await shot('sign-in', ['Sign in to Clusterwise']);
+  await shot('sign-in', ['Sign in to Clusterwise', 'This is the demo']);
   await page.fill('#email', 'officer@demo.clusterwise.test');
   await page.fill('#password', 'clusterwise-demo');
   await Promise.all([page.waitForNavigation(), page.click('button:has-text("Sign in")')]);

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 cargo build --locked -p cli --bin clusterwise
 work=$(mktemp -d /tmp/clusterwise-journey.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-target/debug/clusterwise demo --db "$work/demo.db" --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}/debug/clusterwise" demo --db "$work/demo.db" --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do

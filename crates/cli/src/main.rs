@@ -204,7 +204,7 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Serve { db, bind } => {
             let db = db.unwrap_or_else(|| config.db.clone());
             let service = open(&db).await?;
-            serve(service, bind.as_deref().unwrap_or(&config.bind), &config).await?;
+            serve(service, bind.as_deref().unwrap_or(&config.bind), &config, None).await?;
         }
         Command::Demo {
             db,
@@ -241,7 +241,11 @@ async fn run(cli: Cli) -> Result<Outcome> {
                 println!("  {:<24} {:<38} {}", a.role.label(), a.email, a.scope);
             }
             if !no_serve {
-                serve(service, bind.as_deref().unwrap_or(&config.bind), &config).await?;
+                let hint = format!(
+                    "This is the demo. Sign in as officer@demo.clusterwise.test with the password {} to see everything; the other roles' accounts are printed where you started it.",
+                    service::demo::DEMO_PASSWORD
+                );
+                serve(service, bind.as_deref().unwrap_or(&config.bind), &config, Some(hint)).await?;
             }
         }
         Command::Import {
@@ -346,10 +350,11 @@ fn find_demo_data() -> Result<PathBuf> {
         .with_context(|| format!("cannot find the Norfolk census file ({NAME}); pass it with --data FILE"))
 }
 
-async fn serve(service: Service, bind: &str, config: &Config) -> Result<()> {
+async fn serve(service: Service, bind: &str, config: &Config, sign_in_hint: Option<String>) -> Result<()> {
     let web_config = web::WebConfig {
         secure_cookies: config.secure_cookies,
         max_upload_bytes: config.max_upload_mib.saturating_mul(1024 * 1024),
+        sign_in_hint,
     };
     let app = web::router(service, web_config);
     let listener = tokio::net::TcpListener::bind(bind)

@@ -30,6 +30,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Largest request body accepted (uploads); larger requests get 413.
     pub max_upload_bytes: usize,
+    /// A note on the sign-in page (the demo names its accounts there).
+    pub sign_in_hint: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -37,6 +39,7 @@ impl Default for WebConfig {
         WebConfig {
             secure_cookies: true,
             max_upload_bytes: 20 * 1024 * 1024,
+            sign_in_hint: None,
         }
     }
 }

@@ -76,6 +76,7 @@ pub(crate) fn check_csrf(session: &CurrentSession, token: &str) -> Result<(), We
 #[derive(Template)]
 #[template(path = "sign_in.html")]
 struct SignInPage {
+    hint: Option<String>,
     csrf_token: String,
     email: String,
     error: Option<String>,
@@ -84,6 +85,7 @@ struct SignInPage {
 fn sign_in_page(app: &AppState, status: StatusCode, email: &str, error: Option<String>) -> Result<Response, WebError> {
     let token = new_token();
     let body = SignInPage {
+        hint: app.config.sign_in_hint.clone(),
         csrf_token: token.clone(),
         email: email.to_string(),
         error,

@@ -91,6 +91,7 @@ async fn app_with_limit(max_upload_bytes: usize) -> TestApp {
         web::WebConfig {
             secure_cookies: true,
             max_upload_bytes,
+            sign_in_hint: None,
         },
     );
     TestApp { router, service }
