@@ -105,3 +105,40 @@ fn the_gias_fixture_reads_as_gias_writes_it() {
     );
     assert_eq!(p.rows.last().map(|r| r.line), Some(11));
 }
+
+#[test]
+fn a_large_file_read_in_parallel_gives_the_same_result_and_catches_duplicates_across_chunks() {
+    use domain::import::census::{CensusOptions, parse};
+    let text = String::from_utf8(norfolk()).expect("UTF-8");
+    let mut lines = text.lines();
+    let header = lines.next().expect("header");
+    let rows: Vec<&str> = lines.collect();
+    // About 3 MiB: repeated Norfolk rows with fresh URNs, so it is split across threads.
+    let mut big = format!("{header}\n");
+    let copies = 16;
+    for c in 0..copies {
+        for (i, r) in rows.iter().enumerate() {
+            let urn = 300_000 + c * rows.len() + i;
+            let rest = r.split_once(',').map_or("", |x| x.1);
+            big.push_str(&format!("{urn},{rest}\n"));
+        }
+    }
+    // The last row repeats the first row's URN.
+    let first_rest = rows[0].split_once(',').map_or("", |x| x.1);
+    big.push_str(&format!("300000,{first_rest}\n"));
+    assert!(big.len() > 2 << 20);
+    let options = CensusOptions {
+        census_date: domain::NaiveDate::from_ymd_opt(2023, 1, 19),
+    };
+    let p = parse(big.as_bytes(), &options).expect("parses");
+    let n = copies * rows.len();
+    assert_eq!((p.rows_read as usize, p.rows.len()), (n + 1, n));
+    assert_eq!(p.errors.len(), 1);
+    assert_eq!(
+        (p.errors[0].line as usize, p.errors[0].rule.as_str()),
+        (n + 2, "duplicate URN: already on line 2")
+    );
+    // Rows come back in file order with their own lines.
+    assert!(p.rows.windows(2).all(|w| w[0].line + 1 == w[1].line));
+    assert_eq!(p.rows[n - 1].line as usize, n + 1);
+}

@@ -407,29 +407,39 @@ pub fn parse_chunks<T: Send>(
 /// Joins chunk results in file order, then turns every later row for an already-seen URN into a
 /// row error naming the first line.
 pub fn merge<T>(chunks: Vec<Parsed<T>>, key: impl Fn(&T) -> (crate::ids::Urn, u64), urn_column: &str) -> Parsed<T> {
-    let mut out = Parsed::default();
-    out.rows.reserve(chunks.iter().map(|c| c.rows.len()).sum());
-    let mut first_seen: HashMap<crate::ids::Urn, u64> = HashMap::with_capacity(out.rows.capacity());
-    for chunk in chunks {
-        out.rows_read += chunk.rows_read;
-        out.errors.extend(chunk.errors);
-        out.skipped.extend(chunk.skipped);
-        for row in chunk.rows {
-            let (urn, line) = key(&row);
-            match first_seen.get(&urn) {
-                Some(first) => out.errors.push(RowError {
+    let total: usize = chunks.iter().map(|c| c.rows.len()).sum();
+    let mut first_seen: HashMap<crate::ids::Urn, u64> = HashMap::with_capacity(total);
+    let mut duplicates = Vec::new();
+    let mut keep = |row: &T| {
+        let (urn, line) = key(row);
+        match first_seen.get(&urn) {
+            Some(first) => {
+                duplicates.push(RowError {
                     line,
                     column: urn_column.to_string(),
                     value: urn.to_string(),
                     rule: format!("duplicate URN: already on line {first}"),
-                }),
-                None => {
-                    first_seen.insert(urn, line);
-                    out.rows.push(row);
-                }
+                });
+                false
+            }
+            None => {
+                first_seen.insert(urn, line);
+                true
             }
         }
+    };
+    let mut chunks = chunks.into_iter();
+    // The first chunk's rows stay where they are; later chunks' rows are appended.
+    let mut out = chunks.next().unwrap_or_default();
+    out.rows.retain(&mut keep);
+    out.rows.reserve(total - out.rows.len());
+    for chunk in chunks {
+        out.rows_read += chunk.rows_read;
+        out.errors.extend(chunk.errors);
+        out.skipped.extend(chunk.skipped);
+        out.rows.extend(chunk.rows.into_iter().filter(&mut keep));
     }
+    out.errors.extend(duplicates);
     out.errors.sort_by_key(|e| e.line);
     out
 }
