@@ -1,5 +1,6 @@
 // The main journey in a real browser (Debian's headless Chromium driven by playwright-core):
-// sign in → overview → school list filtered → a school page → its cluster → the map.
+// sign in → overview → school list filtered → a school page → its cluster → the map →
+// governance health.
 // Saves a full-page screenshot of each step to artifacts/screenshots/ and fails on any
 // missing text, console error, CSP violation or failed request.
 import { chromium } from 'playwright-core';
@@ -60,6 +61,9 @@ try {
   await shot('map', ['Map of schools by cluster', 'Clusters on the map']);
   const circles = await page.locator('svg.cw-map circle, svg.cw-map rect').count();
   if (circles < 400) throw new Error(`the map draws ${circles} schools, expected about 454`);
+
+  await page.click('a.govuk-service-navigation__link:has-text("Governance")');
+  await shot('governance', ['Governance of each cluster', 'At risk', 'synthetic', 'Download as CSV']);
 
   if (problems.length) throw new Error(`problems in the browser:\n${problems.join('\n')}`);
   console.log(`browser journey passed: ${step} pages`);

@@ -12,3 +12,15 @@ pub use constitution::{ChairRule, Constitution, ConstitutionVersion, GoverningMo
 pub use election::{ElectionRound, TieRule, count_round};
 pub use membership::{MembershipIssue, Person, Seat, SeatKind, SeatStatus, check_membership};
 pub use vote::{Choice, Outcome, QuorumStatus, VoteError, outcome, quorum};
+
+use crate::ids::ClusterId;
+
+/// A cluster's committee as stored: its constitution's versions and the state health reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committee {
+    pub cluster: ClusterId,
+    pub versions: Vec<ConstitutionVersion>,
+    /// Seat holders' names by person id used in `state` (ids are local to the committee).
+    pub holders: Vec<String>,
+    pub state: health::CommitteeState,
+}

@@ -14,4 +14,4 @@ pub mod import;
 pub mod overview;
 pub mod school;
 
-pub use chrono::{Datelike, NaiveDate, Weekday};
+pub use chrono::{Datelike, Days, NaiveDate, Weekday};

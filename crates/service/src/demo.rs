@@ -190,6 +190,7 @@ impl Service {
                 scope: scope_text,
             });
         }
+        self.seed_demo_committees(authority.id).await?;
         Ok(DemoSummary {
             schools: report.counts.inserted + report.counts.updated,
             clusters: counts.clusters_created,

@@ -204,6 +204,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<NetworkId>;
     async fn networks(&self, authority: AuthorityId) -> StoreResult<Vec<Network>>;
 
+    /// Saves a cluster's committee whole (constitution versions, seats, officers, meetings).
+    async fn save_committee(
+        &self,
+        authority: AuthorityId,
+        committee: &domain::governance::Committee,
+    ) -> StoreResult<()>;
+    /// Every committee of the authority (member schools left empty: they are the cluster's).
+    async fn committees(&self, authority: AuthorityId) -> StoreResult<Vec<domain::governance::Committee>>;
+
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     /// The user and their password hash, by e-mail (case-insensitive).
     async fn user_credentials(&self, email: &str) -> StoreResult<Option<(User, String)>>;

@@ -8,6 +8,7 @@
 
 mod areas;
 mod clusters;
+mod governance;
 mod migrate;
 mod rows;
 mod schools;
@@ -247,6 +248,16 @@ impl Store for SqlStore {
     }
     async fn networks(&self, authority: AuthorityId) -> StoreResult<Vec<Network>> {
         areas::networks(self, authority).await
+    }
+    async fn save_committee(
+        &self,
+        authority: AuthorityId,
+        committee: &domain::governance::Committee,
+    ) -> StoreResult<()> {
+        governance::save_committee(self, authority, committee).await
+    }
+    async fn committees(&self, authority: AuthorityId) -> StoreResult<Vec<domain::governance::Committee>> {
+        governance::committees(self, authority).await
     }
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
         users::create_user(self, user).await

@@ -686,3 +686,80 @@ contract!(
         assert!(s.save_network(b, "Raid", "", &[urn(120001)]).await.is_err());
     }
 );
+
+contract!(
+    committees_round_trip_whole_and_stay_in_their_authority,
+    |s: store::SqlStore| async move {
+        use domain::governance::health::{CommitteeState, MeetingSummary};
+        use domain::governance::{Committee, Constitution, ConstitutionVersion, Seat, SeatKind, SeatStatus};
+        use domain::ids::PersonId;
+        let a = norfolk(&s).await;
+        let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
+        s.save_school_import(a, &sample()).await.unwrap();
+        s.save_memberships(
+            a,
+            &[
+                member(120001, "North", MembershipRole::Host),
+                member(120002, "North", MembershipRole::Feeder),
+            ],
+            day("2023-09-01"),
+            false,
+        )
+        .await
+        .unwrap();
+        let cluster = s.list_clusters(a, day("2024-01-01")).await.unwrap()[0].cluster.id;
+        let seat = |u: u32, status| Seat {
+            kind: SeatKind::VotingGovernor,
+            school: Some(urn(u)),
+            status,
+            term_from: Some(day("2023-09-01")),
+            term_to: None,
+        };
+        let committee = Committee {
+            cluster,
+            versions: vec![
+                ConstitutionVersion {
+                    version: 1,
+                    effective_from: day("2023-09-01"),
+                    constitution: Constitution::norfolk(),
+                },
+                ConstitutionVersion {
+                    version: 2,
+                    effective_from: day("2024-09-01"),
+                    constitution: Constitution {
+                        casting_vote: true,
+                        ..Constitution::welsh_joint_committee()
+                    },
+                },
+            ],
+            holders: vec!["Pat Governor".into(), "Sam Governor".into()],
+            state: CommitteeState {
+                member_schools: vec![],
+                seats: vec![
+                    seat(120001, SeatStatus::Filled(PersonId(0))),
+                    seat(120002, SeatStatus::Vacant),
+                    seat(120003, SeatStatus::Suspended(PersonId(1))),
+                ],
+                chair: Some(PersonId(0)),
+                vice_chair: None,
+                last_review: Some(day("2024-07-01")),
+                meetings: vec![MeetingSummary {
+                    date: day("2024-10-10"),
+                    quorate: true,
+                    schools_present: vec![urn(120001)],
+                    minutes_sent: vec![(urn(120001), Some(day("2024-10-20"))), (urn(120002), None)],
+                    decisions_carried: 3,
+                }],
+            },
+        };
+        s.save_committee(a, &committee).await.unwrap();
+        s.save_committee(a, &committee).await.unwrap(); // saving again replaces, never duplicates
+        let loaded = s.committees(a).await.unwrap();
+        assert_eq!(loaded, vec![committee.clone()]);
+        assert!(s.committees(b).await.unwrap().is_empty());
+        assert!(
+            matches!(s.save_committee(b, &committee).await, Err(StoreError::NotFound(_))),
+            "not B's cluster"
+        );
+    }
+);

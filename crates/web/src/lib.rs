@@ -10,6 +10,7 @@
 mod assets;
 mod error;
 mod format;
+mod governance;
 mod import;
 mod map;
 mod pages;
@@ -67,6 +68,8 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/clusters", get(pages::clusters))
         .route("/clusters/{id}", get(pages::cluster))
         .route("/map", get(pages::map))
+        .route("/governance", get(governance::page))
+        .route("/governance.csv", get(governance::csv))
         .route("/import", get(import::form).post(import::upload))
         .route("/import/{run}", get(import::status))
         .route("/sign-out", post(session::sign_out))

@@ -41,6 +41,7 @@ pub(crate) async fn chrome(app: &AppState, session: &CurrentSession, active: &st
         ("/schools", "Schools"),
         ("/clusters", "Clusters"),
         ("/map", "Map"),
+        ("/governance", "Governance"),
     ];
     if session.user.role == UserRole::AuthorityOfficer {
         items.push(("/import", "Import"));

@@ -580,3 +580,26 @@ async fn oversized_uploads_are_refused_early() {
     let r = send(&app, multipart("/import", &cookie, &csrf, "census", "big.csv", &big)).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn governance_health_lists_every_cluster_and_exports_csv() {
+    let app = app().await;
+    assert_eq!(send(&app, get("/governance", None)).await.status, StatusCode::SEE_OTHER);
+    let (cookie, _) = sign_in(&app, "officer@norfolk.test").await;
+    let r = send(&app, get("/governance", Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The test cluster has no committee recorded: at risk, and the reason says so.
+    assert!(
+        r.body.contains("Hill cluster") && r.body.contains("At risk") && r.body.contains("no committee recorded"),
+        "{}",
+        r.body
+    );
+    let csv = send(&app, get("/governance.csv", Some(&cookie))).await;
+    assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert!(csv.body.starts_with("cluster,status,last_quorate_meeting,"));
+    assert!(csv.body.contains("Hill cluster,At risk,"));
+    // Suffolk sees none of Norfolk's clusters.
+    let (theirs, _) = sign_in(&app, "officer@suffolk.test").await;
+    let csv = send(&app, get("/governance.csv", Some(&theirs))).await;
+    assert_eq!(csv.body.lines().count(), 1);
+}

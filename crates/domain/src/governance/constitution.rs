@@ -16,6 +16,28 @@ pub enum QuorumRule {
 }
 
 impl QuorumRule {
+    /// `percent:50`, `half_of_filled` or `fixed:N` (the form files and storage use).
+    pub fn code(self) -> String {
+        match self {
+            QuorumRule::PercentOfVotingMembers { percent } => format!("percent:{percent}"),
+            QuorumRule::HalfOfFilledSeatsRoundedUp => "half_of_filled".into(),
+            QuorumRule::Fixed { members } => format!("fixed:{members}"),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<QuorumRule> {
+        match s.split_once(':') {
+            Some(("percent", p)) => p
+                .parse()
+                .ok()
+                .filter(|p| (1..=100).contains(p))
+                .map(|percent| QuorumRule::PercentOfVotingMembers { percent }),
+            Some(("fixed", n)) => n.parse().ok().map(|members| QuorumRule::Fixed { members }),
+            None if s == "half_of_filled" => Some(QuorumRule::HalfOfFilledSeatsRoundedUp),
+            _ => None,
+        }
+    }
+
     /// The number of voting members who must be present.
     pub fn required(self, member_schools: u32, filled_unsuspended: u32) -> u32 {
         match self {
@@ -52,6 +74,27 @@ pub enum ChairRule {
     RotatingYearly,
     /// Rotates each meeting; the host school of that meeting does the paperwork.
     RotatingPerMeeting,
+}
+
+impl ChairRule {
+    pub fn code(self) -> &'static str {
+        match self {
+            ChairRule::ElectedAnnually => "elected_annually",
+            ChairRule::AppointedAnnually => "appointed_annually",
+            ChairRule::RotatingYearly => "rotating_yearly",
+            ChairRule::RotatingPerMeeting => "rotating_per_meeting",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ChairRule::ElectedAnnually,
+            ChairRule::AppointedAnnually,
+            ChairRule::RotatingYearly,
+            ChairRule::RotatingPerMeeting,
+        ]
+        .into_iter()
+        .find(|c| c.code() == s)
+    }
 }
 
 /// Whether there is a committee at all.
@@ -114,6 +157,27 @@ impl Constitution {
             chair: ChairRule::AppointedAnnually,
             independent_clerk_preferred: false,
             ..Constitution::norfolk()
+        }
+    }
+
+    /// A preset by its code: `norfolk`, `welsh`, `federation`, `reporting_only`.
+    pub fn preset(code: &str) -> Option<Constitution> {
+        match code {
+            "norfolk" => Some(Constitution::norfolk()),
+            "welsh" => Some(Constitution::welsh_joint_committee()),
+            "federation" => Some(Constitution::federation()),
+            "reporting_only" => Some(Constitution::reporting_only()),
+            _ => None,
+        }
+    }
+
+    /// The preset this constitution starts from.
+    pub fn preset_code(&self) -> &'static str {
+        match (self.model, self.quorum) {
+            (GoverningModel::ReportingOnly, _) => "reporting_only",
+            (GoverningModel::SingleGoverningBody, _) => "federation",
+            (_, QuorumRule::HalfOfFilledSeatsRoundedUp) => "welsh",
+            _ => "norfolk",
         }
     }
 
