@@ -7,10 +7,12 @@
 pub mod access;
 pub mod cluster;
 pub mod demo_map;
+pub mod funding;
 pub mod geo;
 pub mod governance;
 pub mod ids;
 pub mod import;
+pub mod money;
 pub mod overview;
 pub mod school;
 
