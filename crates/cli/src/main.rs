@@ -1,6 +1,7 @@
 //! The single `clusterwise` binary: serve, demo, migrate, import, export, config.
 //! Exit codes are decided in one place ([`main`]): 0 success, 1 error, 2 usage, 3 rows rejected.
 
+mod allocate;
 mod config;
 mod governance;
 mod import;
@@ -99,6 +100,8 @@ enum Command {
         #[arg(long, default_value = "authority_officer")]
         role: String,
     },
+    /// Allocate funding to schools from a policy file (see docs/POLICY.md).
+    Allocate(allocate::AllocateArgs),
     /// Governance tools.
     Governance {
         #[command(subcommand)]
@@ -183,9 +186,13 @@ async fn run(cli: Cli) -> Result<Outcome> {
         println!("{}", governance::check(constitution, meeting)?);
         return Ok(Outcome::Ok);
     }
+    if let Command::Allocate(args) = &cli.command {
+        allocate::run(args)?;
+        return Ok(Outcome::Ok);
+    }
     let config = Config::load()?;
     match cli.command {
-        Command::Governance { .. } => {}
+        Command::Governance { .. } | Command::Allocate(_) => {}
         Command::Config { example } => {
             if example {
                 print!("{}", config::EXAMPLE);
