@@ -55,7 +55,7 @@ try {
   await shot('school', ['URN', 'Pupils on roll by census', 'Host (fund-holder)']);
 
   await Promise.all([page.waitForNavigation(), page.locator('a[href^="/clusters/"]').first().click()]);
-  await shot('cluster', ['Members', 'Total', 'This cluster map is illustrative']);
+  await shot('cluster', ['Members', 'Total', 'This cluster map is illustrative', 'Admin funding (worked example)', 'per pupil (46 %)']);
 
   await page.click('a.govuk-service-navigation__link:has-text("Map")');
   await shot('map', ['Map of schools by cluster', 'Clusters on the map']);

@@ -623,9 +623,20 @@ pub(crate) struct MemberRow {
     since: String,
 }
 
+#[derive(Debug)]
+pub(crate) struct FundingRow {
+    urn: Urn,
+    name: String,
+    amount: String,
+    explanation: String,
+}
+
 #[derive(Template)]
 #[template(path = "cluster.html")]
 struct ClusterPage {
+    funding_policy: String,
+    funding_budget: String,
+    funding: Vec<FundingRow>,
     chrome: Chrome,
     id: ClusterId,
     name: String,
@@ -648,7 +659,33 @@ pub(crate) async fn cluster(
     let row = cluster_row(&d.summary);
     let mut chrome = chrome(&app, &session, "/clusters").await?;
     chrome.illustrative = d.summary.cluster.illustrative;
+    let names: std::collections::HashMap<Urn, String> = d
+        .members
+        .iter()
+        .map(|(s, _, _)| (s.school.urn, s.school.name.clone()))
+        .collect();
+    let (policy, allocation) = app.service.cluster_admin_allocation(&session.user, id).await?;
+    let mut funding: Vec<FundingRow> = names
+        .iter()
+        .filter(|(urn, _)| allocation.lines.iter().any(|l| l.urn == Some(**urn)))
+        .map(|(urn, name)| FundingRow {
+            urn: *urn,
+            name: name.clone(),
+            amount: allocation.school_total(*urn).to_string(),
+            explanation: allocation
+                .lines
+                .iter()
+                .filter(|l| l.urn == Some(*urn))
+                .map(|l| format!("{}: {}", l.component, l.explanation))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+        .collect();
+    funding.sort_by(|a, b| a.name.cmp(&b.name));
     render(&ClusterPage {
+        funding_policy: policy.name.clone(),
+        funding_budget: policy.budget.to_string(),
+        funding,
         chrome,
         id,
         name: row.name,
