@@ -66,18 +66,38 @@ pub(crate) async fn save_geography_layer(
             .await
             .map_err(db_err)?;
         let area_id = int(&row, 0)?;
-        for u in &area.members {
-            sqlx::query("INSERT INTO geography_area_schools (area_id, authority_id, urn) VALUES ($1, $2, $3)")
-                .bind(area_id)
-                .bind(authority.0)
-                .bind(i64::from(u.get()))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
+        link_schools(
+            &mut tx,
+            "geography_area_schools (area_id",
+            area_id,
+            authority,
+            &area.members,
+        )
+        .await?;
     }
     tx.commit().await.map_err(db_err)?;
     Ok(LayerId(id))
+}
+
+/// Inserts `(group, authority, urn)` rows into a link table, e.g. `"network_members (network_id"`.
+async fn link_schools(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    table_and_group_column: &str,
+    group: i64,
+    authority: AuthorityId,
+    urns: &[Urn],
+) -> StoreResult<()> {
+    let sql = format!("INSERT INTO {table_and_group_column}, authority_id, urn) VALUES ($1, $2, $3)");
+    for u in urns {
+        sqlx::query(&sql)
+            .bind(group)
+            .bind(authority.0)
+            .bind(i64::from(u.get()))
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn geography_layers(store: &SqlStore, authority: AuthorityId) -> StoreResult<Vec<GeographyLayer>> {
@@ -183,15 +203,7 @@ pub(crate) async fn save_network(
     let mut unique: Vec<Urn> = members.to_vec();
     unique.sort_unstable();
     unique.dedup();
-    for u in unique {
-        sqlx::query("INSERT INTO network_members (network_id, authority_id, urn) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(authority.0)
-            .bind(i64::from(u.get()))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-    }
+    link_schools(&mut tx, "network_members (network_id", id, authority, &unique).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(NetworkId(id))
 }
