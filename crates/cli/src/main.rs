@@ -1,8 +1,9 @@
 //! The single `clusterwise` binary: serve, demo, migrate, import, export, config.
-//! Exit codes are decided in one place ([`main`]): 0 success, 1 error, 2 usage, 3 rows rejected.
+//! Exit codes are decided in one place ([`main`]): 0 success, 1 error, 2 usage, 3 rows rejected, 4 no valid cluster map.
 
 mod allocate;
 mod config;
+mod design;
 mod governance;
 mod import;
 
@@ -102,6 +103,8 @@ enum Command {
     },
     /// Allocate funding to schools from a policy file (see docs/POLICY.md).
     Allocate(allocate::AllocateArgs),
+    /// Propose a cluster map under hard constraints (the boundary planner).
+    Design(Box<design::DesignArgs>),
     /// Governance tools.
     Governance {
         #[command(subcommand)]
@@ -146,6 +149,7 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
 enum Outcome {
     Ok,
     Rejected,
+    Infeasible,
 }
 
 fn main() -> ExitCode {
@@ -166,6 +170,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Rejected) => ExitCode::from(3),
+        Ok(Outcome::Infeasible) => ExitCode::from(4),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
@@ -186,13 +191,20 @@ async fn run(cli: Cli) -> Result<Outcome> {
         println!("{}", governance::check(constitution, meeting)?);
         return Ok(Outcome::Ok);
     }
+    if let Command::Design(args) = &cli.command {
+        return Ok(if design::run(args)? {
+            Outcome::Ok
+        } else {
+            Outcome::Infeasible
+        });
+    }
     if let Command::Allocate(args) = &cli.command {
         allocate::run(args)?;
         return Ok(Outcome::Ok);
     }
     let config = Config::load()?;
     match cli.command {
-        Command::Governance { .. } | Command::Allocate(_) => {}
+        Command::Governance { .. } | Command::Allocate(_) | Command::Design(_) => {}
         Command::Config { example } => {
             if example {
                 print!("{}", config::EXAMPLE);

@@ -204,7 +204,7 @@ fn malformed_files_get_clear_errors() {
         j["rejected"][0]["rule"]
             .as_str()
             .unwrap()
-            .contains("duplicate URN: already on line 2")
+            .contains("duplicate URN, first on line 2")
     );
     let nodate = d.write("schools.csv", good_rows());
     let err = String::from_utf8_lossy(&d.import("census", &nodate, &[]).stderr).into_owned();
@@ -213,6 +213,110 @@ fn malformed_files_get_clear_errors() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read no-such-file.csv"));
     assert!(d.exported().is_empty());
+}
+
+#[test]
+fn rejected_rows_name_their_physical_line_in_a_crlf_file() {
+    let d = Dir::new();
+    // A quoted name with a line break inside it, CRLF line ends, a blank line, then a bad row.
+    let file = d.write(
+        "schools.csv",
+        format!(
+            "{HEADER}\r\n120001,9261001,926,Norfolk,\"Hill High School,\r\nNorth Site\",State-funded secondary,Academy,1200,120,Norwich,620000,308000\r\n\r\n120002,9261002,926,Norfolk,Brook Primary,State-funded primary,LA Maintained,300,60,Norwich,800000,309000"
+        ),
+    );
+    let out = d.import("census", &file, &["--json", "--census-date", "2023-01-19"]);
+    assert_eq!(out.status.code(), Some(3));
+    let bad = &json(&out)["rejected"][0];
+    assert_eq!(
+        (bad["line"].as_u64(), bad["column"].as_str(), bad["value"].as_str()),
+        (Some(5), Some("easting"), Some("800000"))
+    );
+    let out = d.import(
+        "census",
+        &file,
+        &["--json", "--census-date", "2023-01-19", "--skip-invalid"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = d.exported();
+    assert!(rows[0].starts_with("120001,9261001,\"Hill High School,"), "{rows:?}");
+    assert!(!rows.iter().any(|r| r.starts_with("120002,")), "{rows:?}");
+}
+
+#[test]
+fn malformed_gias_and_cluster_files_get_clear_errors() {
+    let d = Dir::new();
+    let gias_header = "\"URN\",\"LA (code)\",\"EstablishmentName\",\"EstablishmentStatus (name)\"";
+    let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        ("gias", "edubase_empty.csv", Vec::new(), "empty (0 bytes)"),
+        ("gias", "edubase_zip.csv", b"PK\x03\x04\x00\x00".to_vec(), "binary data"),
+        (
+            "gias",
+            "edubase_cols.csv",
+            b"\"URN\",\"EstablishmentName\"\r\n100000,\"A\"".to_vec(),
+            "missing required column(s): LA (code), EstablishmentStatus (name)",
+        ),
+        (
+            "gias",
+            "edubase_header.csv",
+            format!("{gias_header}\r\n").into_bytes(),
+            "no data rows",
+        ),
+        (
+            "gias",
+            "edubase_dup.csv",
+            b"\"URN\",\"urn\",\"LA (code)\"\r\n1,2,3".to_vec(),
+            "names column \"urn\" twice",
+        ),
+        (
+            "gias",
+            "edubase_quote.csv",
+            format!("{gias_header}\r\n121000,926,\"Open quote,\"Open\"\r\n121001,926,\"B\",\"Open\"").into_bytes(),
+            "line 2: a quoted field opened on this line is never closed",
+        ),
+        ("clusters", "clusters_empty.csv", Vec::new(), "empty (0 bytes)"),
+        (
+            "clusters",
+            "clusters_latin1.csv",
+            b"urn,cluster\n120001,Caf\xe9\n".to_vec(),
+            "not valid UTF-8 text: invalid bytes on line 2",
+        ),
+        (
+            "clusters",
+            "clusters_cols.csv",
+            b"urn,name\n120001,North\n".to_vec(),
+            "missing required column(s): cluster",
+        ),
+    ];
+    // Clusters need an authority on the register.
+    let census = d.write("census_2022_23.csv", good_rows());
+    assert!(d.import("census", &census, &[]).status.success());
+    for (kind, name, bytes, message) in cases {
+        let file = d.write(name, bytes);
+        let out = d.import(kind, &file, &["--authority", "926"]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{name}: {err}");
+    }
+    // Row problems in a cluster file: a blank cluster and a school listed twice.
+    let members = d.write(
+        "clusters.csv",
+        "urn,cluster\r\n120001,North\r\n120002,\r\n120001,South\r\n",
+    );
+    let out = d.import("clusters", &members, &["--authority", "926", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let j = json(&out);
+    let got: Vec<(u64, &str)> = j["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_u64().unwrap(), e["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, vec![(3, "cluster"), (4, "urn")]);
+    assert!(
+        d.exported().iter().all(|r| r.ends_with(',')),
+        "no cluster was half-saved"
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! row-level report out. Saving is the service's job, all-or-nothing.
 
 pub mod census;
+pub mod csv_scan;
 pub mod csv_text;
 pub mod gias;
 pub mod membership;

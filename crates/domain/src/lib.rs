@@ -7,6 +7,7 @@
 pub mod access;
 pub mod cluster;
 pub mod demo_map;
+pub mod design;
 pub mod funding;
 pub mod geo;
 pub mod governance;

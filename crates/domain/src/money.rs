@@ -1,7 +1,106 @@
-//! Money: integer pence, checked arithmetic, shown as £ with thousands separators.
+//! Money: integer pence, checked arithmetic, shown as £ with thousands separators. Rates (which
+//! may hold fractions of a penny) are exact decimals; the only way from a rate to money is
+//! [`Money::round`], which names its unit and its rounding rule.
 #![deny(clippy::float_arithmetic)]
 
+use rust_decimal::{Decimal, RoundingStrategy};
 use std::fmt;
+
+/// The unit a split or a rounding is made in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    Penny,
+    Pound,
+}
+
+impl Granularity {
+    /// The unit in pence (1 or 100).
+    pub const fn pence(self) -> i64 {
+        match self {
+            Granularity::Penny => 1,
+            Granularity::Pound => 100,
+        }
+    }
+    pub fn describe(self) -> &'static str {
+        match self {
+            Granularity::Penny => "to the penny",
+            Granularity::Pound => "to the pound",
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Granularity::Penny => "penny",
+            Granularity::Pound => "pound",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<Granularity> {
+        [Granularity::Penny, Granularity::Pound]
+            .into_iter()
+            .find(|g| g.code() == code)
+    }
+}
+
+/// How an exact amount becomes whole units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    /// Towards zero: never pays out more than the exact amount.
+    Down,
+    /// To the nearest unit, halves away from zero.
+    HalfUp,
+}
+
+impl Rounding {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Rounding::Down => "rounded down",
+            Rounding::HalfUp => "rounded half up",
+        }
+    }
+}
+
+/// An exact rate in pounds (per pupil, per FTE, per unit), possibly with fractions of a penny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Rate(Decimal);
+
+impl Rate {
+    pub fn from_money(m: Money) -> Rate {
+        Rate(Decimal::new(m.pence(), 2))
+    }
+    /// Parses `£10.125`, `10`, `0.5`; refuses negative rates.
+    pub fn parse(s: &str) -> Result<Rate, MoneyError> {
+        let t = s.trim();
+        let t = t.strip_prefix('£').unwrap_or(t).replace(',', "");
+        let d: Decimal = t.parse().map_err(|_| MoneyError::Parse(s.to_string()))?;
+        if d.is_sign_negative() && !d.is_zero() {
+            return Err(MoneyError::Parse(s.to_string()));
+        }
+        Ok(Rate(d.normalize()))
+    }
+    pub fn pounds(self) -> Decimal {
+        self.0
+    }
+    /// The exact amount, in pence, of `count` units at this rate (no rounding yet).
+    pub fn times(self, count: Decimal) -> Option<Decimal> {
+        self.0.checked_mul(count)?.checked_mul(Decimal::ONE_HUNDRED)
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0.normalize();
+        if d.scale() <= 2 {
+            // Whole pence: show it as money.
+            let pence = (d * Decimal::ONE_HUNDRED).trunc();
+            if let Ok(p) = i64::try_from(pence) {
+                return Money(p).fmt(f);
+            }
+        }
+        let whole = Money(i64::try_from(d.trunc() * Decimal::ONE_HUNDRED).unwrap_or(0));
+        let frac = d.fract().to_string();
+        let s = whole.to_string();
+        write!(f, "{}{}", s.trim_end_matches(".00"), frac.trim_start_matches('0'))
+    }
+}
 
 /// An amount in pence. The field is private: arithmetic is checked, never silently wrapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -44,7 +143,23 @@ impl Money {
         amounts.into_iter().try_fold(Money::ZERO, |acc, m| acc.checked_add(*m))
     }
 
-    /// Parses `£1,234.56`, `1234.56`, `1234` or `-£5.00` exactly (at most two decimal places).
+    /// The one way from an exact amount in pence to money: to whole `unit`s by `rule`.
+    pub fn round(exact_pence: Decimal, unit: Granularity, rule: Rounding) -> Result<Money, MoneyError> {
+        let units = exact_pence / Decimal::from(unit.pence());
+        let whole = match rule {
+            Rounding::Down => units.round_dp_with_strategy(0, RoundingStrategy::ToZero),
+            Rounding::HalfUp => units.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero),
+        };
+        let n = i64::try_from(whole).map_err(|_| MoneyError::Overflow)?;
+        n.checked_mul(unit.pence()).map(Money).ok_or(MoneyError::Overflow)
+    }
+    /// The amount in pence as an exact decimal.
+    pub fn to_decimal_pence(self) -> Decimal {
+        Decimal::from(self.0)
+    }
+
+    /// Parses `£1,234.56`, `1234.56`, `1234`, `-£5.00` (at most two decimal places) or pence
+    /// (`123456p`), exactly.
     pub fn parse(s: &str) -> Result<Money, MoneyError> {
         let err = || MoneyError::Parse(s.to_string());
         let t = s.trim();
@@ -52,6 +167,13 @@ impl Money {
             Some(rest) => (true, rest.trim_start()),
             None => (false, t),
         };
+        if let Some(p) = t.strip_suffix('p')
+            && !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+        {
+            let pence: i64 = p.parse().map_err(|_| MoneyError::Overflow)?;
+            return Ok(Money(if negative { -pence } else { pence }));
+        }
         let t = t.strip_prefix('£').unwrap_or(t).replace(',', "");
         let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
         if whole.is_empty()
@@ -103,6 +225,9 @@ mod tests {
             ("20000", Some(2_000_000)),
             ("-£5.00", Some(-500)),
             ("£0.07", Some(7)),
+            ("123456p", Some(123_456)),
+            ("-5p", Some(-5)),
+            ("1.5p", None),
             ("1.234", None),
             ("£", None),
             ("abc", None),
@@ -118,6 +243,36 @@ mod tests {
         assert_eq!(
             Money::sum(&[Money::from_pence(1), Money::from_pence(2)]),
             Some(Money::from_pence(3))
+        );
+    }
+
+    #[test]
+    fn rates_become_money_only_by_a_named_rounding() {
+        let r = Rate::parse("£10.125").unwrap();
+        assert_eq!(r.to_string(), "£10.125");
+        assert_eq!(Rate::parse("2").unwrap().to_string(), "£2.00");
+        assert_eq!(Rate::parse("1234.5").unwrap().to_string(), "£1,234.50");
+        assert!(Rate::parse("-1").is_err());
+        let exact = r.times(Decimal::from(3)).unwrap(); // 3,037.5 pence
+        assert_eq!(
+            Money::round(exact, Granularity::Penny, Rounding::Down),
+            Ok(Money::from_pence(3_037))
+        );
+        assert_eq!(
+            Money::round(exact, Granularity::Penny, Rounding::HalfUp),
+            Ok(Money::from_pence(3_038))
+        );
+        assert_eq!(
+            Money::round(exact, Granularity::Pound, Rounding::Down),
+            Ok(Money::from_pence(3_000))
+        );
+        assert_eq!(
+            Money::round(exact, Granularity::Pound, Rounding::HalfUp),
+            Ok(Money::from_pence(3_000))
+        );
+        assert_eq!(
+            Money::round(Decimal::from(150), Granularity::Pound, Rounding::HalfUp),
+            Ok(Money::from_pence(200))
         );
     }
 }

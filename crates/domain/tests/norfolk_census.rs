@@ -136,9 +136,33 @@ fn a_large_file_read_in_parallel_gives_the_same_result_and_catches_duplicates_ac
     assert_eq!(p.errors.len(), 1);
     assert_eq!(
         (p.errors[0].line as usize, p.errors[0].rule.as_str()),
-        (n + 2, "duplicate URN: already on line 2")
+        (n + 2, "duplicate URN, first on line 2")
     );
     // Rows come back in file order with their own lines.
     assert!(p.rows.windows(2).all(|w| w[0].line + 1 == w[1].line));
     assert_eq!(p.rows[n - 1].line as usize, n + 1);
+}
+
+#[test]
+fn dfe_headers_give_the_same_records_as_ours() {
+    // The fixture is Norfolk rows under DfE's published headers (make_spc_fixture.py), with DfE's
+    // symbols where the Norfolk file is empty, and a time_period instead of a given census date.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spc_school_level_underlying_data_202223.csv");
+    let dfe = parse(&std::fs::read(path).expect("fixture"), &CensusOptions::default()).expect("parses");
+    assert_eq!(dfe.errors, vec![]);
+    assert_eq!(dfe.rows.len(), 13);
+    let options = CensusOptions {
+        census_date: domain::NaiveDate::from_ymd_opt(2023, 1, 19),
+    };
+    let ours = parse(&norfolk(), &options).expect("parses");
+    for d in &dfe.rows {
+        let o = ours
+            .rows
+            .iter()
+            .find(|o| o.school.urn == d.school.urn)
+            .expect("the same school");
+        assert_eq!((&d.school, &d.census, &d.la_name), (&o.school, &o.census, &o.la_name));
+    }
+    let phases: std::collections::BTreeSet<_> = dfe.rows.iter().map(|r| r.school.phase).collect();
+    assert_eq!(phases.len(), 7, "{phases:?}");
 }

@@ -20,7 +20,8 @@ pub(crate) struct HealthRow {
     status: &'static str,
     tag: &'static str,
     last_quorate: String,
-    officers: String,
+    chair: &'static str,
+    vice_chair: &'static str,
     vacancies: u32,
     decisions: u32,
     reasons: String,
@@ -62,11 +63,8 @@ pub(crate) async fn page(
                     Rag::Red => "govuk-tag--red",
                 },
                 last_quorate: r.health.last_quorate_meeting.map_or_else(|| "None".into(), date),
-                officers: format!(
-                    "{} / {}",
-                    if r.health.chair_in_post { "in post" } else { "none" },
-                    if r.health.vice_chair_in_post { "in post" } else { "none" }
-                ),
+                chair: if r.health.chair_in_post { "In post" } else { "None" },
+                vice_chair: if r.health.vice_chair_in_post { "In post" } else { "None" },
                 vacancies: r.health.vacancies,
                 decisions: r.health.decisions_this_year,
                 reasons: if r.health.reasons.is_empty() {

@@ -43,10 +43,24 @@ pub(crate) struct Runs {
     runs: Arc<Mutex<HashMap<u64, Run>>>,
 }
 
+/// Finished runs kept in memory; the oldest finished ones are forgotten first.
+const KEEP_RUNS: usize = 200;
+
 impl Runs {
     fn insert(&self, run: Run) -> u64 {
         let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
         if let Ok(mut runs) = self.runs.lock() {
+            while runs.len() >= KEEP_RUNS {
+                let oldest = runs
+                    .iter()
+                    .filter(|(_, r)| !matches!(r.state, RunState::Running))
+                    .map(|(id, _)| *id)
+                    .min();
+                match oldest {
+                    Some(old) => runs.remove(&old),
+                    None => break,
+                };
+            }
             runs.insert(id, run);
         }
         id
@@ -70,12 +84,34 @@ pub(crate) struct KindChoice {
     selected: bool,
 }
 
+/// The form's fields as the person left them, and what is wrong with them.
+#[derive(Debug, Default)]
+struct Entered {
+    kind: Option<ImportKind>,
+    census_date: String,
+    skip_invalid: bool,
+    /// The id of the field at fault, and the message.
+    error: Option<(&'static str, String)>,
+}
+
 #[derive(Template)]
 #[template(path = "import.html")]
 struct ImportPage {
     chrome: crate::pages::Chrome,
     kinds: Vec<KindChoice>,
-    error: Option<String>,
+    census_date: String,
+    skip_invalid: bool,
+    error: Option<(&'static str, String)>,
+}
+
+impl ImportPage {
+    /// The message for one field, if that field is at fault.
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
 }
 
 fn kinds(selected: Option<ImportKind>) -> Vec<KindChoice> {
@@ -97,23 +133,33 @@ pub(crate) async fn form(
     let page = ImportPage {
         chrome: chrome(&app, &session, "/import").await?,
         kinds: kinds(Some(ImportKind::Census)),
+        census_date: String::new(),
+        skip_invalid: false,
         error: None,
     };
     Ok(Html(page.render()?).into_response())
 }
 
-async fn form_error(
-    app: &AppState,
-    session: &CurrentSession,
-    kind: Option<ImportKind>,
-    error: String,
-) -> Result<Response, WebError> {
+/// The form again, as it was filled in, with the error against its field (422).
+async fn form_error(app: &AppState, session: &CurrentSession, entered: Entered) -> Result<Response, WebError> {
     let page = ImportPage {
         chrome: chrome(app, session, "/import").await?,
-        kinds: kinds(kind),
-        error: Some(error),
+        kinds: kinds(entered.kind),
+        census_date: entered.census_date,
+        skip_invalid: entered.skip_invalid,
+        error: entered.error,
     };
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+}
+
+/// A multipart failure keeps its status: 413 when the body is over the limit, 400 otherwise.
+fn multipart_error(what: &str, e: &axum::extract::multipart::MultipartError) -> WebError {
+    let status = e.status();
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        WebError::new(status, "The file is too large for this server's upload limit.")
+    } else {
+        WebError::new(status, format!("{what} could not be read: {}", e.body_text()))
+    }
 }
 
 /// Only the last path component, printable characters, at most 100 of them.
@@ -128,66 +174,63 @@ pub(crate) async fn upload(
     Extension(session): Extension<CurrentSession>,
     mut multipart: Multipart,
 ) -> Result<Response, WebError> {
-    let (mut csrf, mut kind, mut census_date, mut skip_invalid) = (String::new(), None, String::new(), false);
+    // Refuse before reading the body: the role first, then the CSRF token, which the form sends
+    // ahead of the file, so a forged or unauthorised upload is never read into memory.
+    require_import(&session.user).map_err(|e| WebError::forbidden(e.to_string()))?;
+    let (mut csrf, mut entered, mut kind_given) = (String::new(), Entered::default(), false);
     let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| WebError::bad_request(format!("the upload could not be read: {e}")))?
+        .map_err(|e| multipart_error("The upload", &e))?
     {
         let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            check_csrf(&session, &csrf)?;
+            let file_name = display_name(field.file_name().unwrap_or_default());
+            let bytes = field.bytes().await.map_err(|e| multipart_error("The file", &e))?;
+            file = Some((file_name, bytes.to_vec()));
+            continue;
+        }
+        let value = field.text().await.map_err(|e| multipart_error(&name, &e))?;
         match name.as_str() {
-            "file" => {
-                let file_name = display_name(field.file_name().unwrap_or_default());
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| WebError::bad_request(format!("the file could not be read: {e}")))?;
-                file = Some((file_name, bytes.to_vec()));
+            "csrf_token" => csrf = value,
+            "kind" => {
+                kind_given = true;
+                entered.kind = ImportKind::parse(&value);
             }
-            _ => {
-                let value = field
-                    .text()
-                    .await
-                    .map_err(|e| WebError::bad_request(format!("{name}: {e}")))?;
-                match name.as_str() {
-                    "csrf_token" => csrf = value,
-                    "kind" => kind = ImportKind::parse(&value),
-                    "census_date" => census_date = value.trim().to_string(),
-                    "skip_invalid" => skip_invalid = value == "yes",
-                    _ => {}
-                }
-            }
+            "census_date" => entered.census_date = value.trim().to_string(),
+            "skip_invalid" => entered.skip_invalid = value == "yes",
+            _ => {}
         }
     }
     check_csrf(&session, &csrf)?;
-    require_import(&session.user).map_err(|e| WebError::forbidden(e.to_string()))?;
-    let Some(kind) = kind else {
-        return form_error(&app, &session, None, "Choose what kind of file it is".into()).await;
+    let Some(kind) = entered.kind else {
+        let message = if kind_given {
+            "Choose one of the kinds of file listed"
+        } else {
+            "Choose what kind of file it is"
+        };
+        entered.error = Some(("kind-census", message.into()));
+        return form_error(&app, &session, entered).await;
     };
-    let census_date = match census_date.as_str() {
+    let census_date = match entered.census_date.as_str() {
         "" => None,
         d => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
-                return form_error(
-                    &app,
-                    &session,
-                    Some(kind),
-                    format!("Census day {d:?} must be a date like 2023-01-19"),
-                )
-                .await;
+                entered.error = Some((
+                    "census_date",
+                    "Census day must be a real date written like 2023-01-19".into(),
+                ));
+                return form_error(&app, &session, entered).await;
             }
         },
     };
+    let skip_invalid = entered.skip_invalid;
     let Some((file_name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return form_error(
-            &app,
-            &session,
-            Some(kind),
-            "Choose a file to import (the file was empty)".into(),
-        )
-        .await;
+        entered.error = Some(("file", "Choose a file to import: the file was missing or empty".into()));
+        return form_error(&app, &session, entered).await;
     };
     let authority = session.user.authority;
     let id = app.imports.insert(Run {

@@ -9,7 +9,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use domain::access::UserRole;
 use domain::ids::{ClusterId, Urn};
 use domain::school::Phase;
 use serde::Deserialize;
@@ -43,7 +42,7 @@ pub(crate) async fn chrome(app: &AppState, session: &CurrentSession, active: &st
         ("/map", "Map"),
         ("/governance", "Governance"),
     ];
-    if session.user.role == UserRole::AuthorityOfficer {
+    if session.user.role.may_import() {
         items.push(("/import", "Import"));
     }
     Ok(Chrome {
@@ -175,7 +174,10 @@ pub(crate) struct Header {
     label: &'static str,
     href: Option<String>,
     arrow: &'static str,
+    /// `ascending`, `descending` or `none` on sortable columns; empty on the others.
     aria_sort: &'static str,
+    /// What following the header's link does, for screen readers.
+    next_dir: &'static str,
     numeric: bool,
 }
 
@@ -215,7 +217,7 @@ const SORTS: [(&str, &str, SchoolSort, bool); 5] = [
     ("name", "Name", SchoolSort::Name, false),
     ("urn", "URN", SchoolSort::Urn, false),
     ("pupils", "Pupils", SchoolSort::Pupils, true),
-    ("fsm", "FSM %", SchoolSort::FsmPct, true),
+    ("fsm", "FSM\u{a0}%", SchoolSort::FsmPct, true),
     ("district", "District", SchoolSort::District, false),
 ];
 
@@ -324,6 +326,7 @@ pub(crate) async fn schools(
                     (true, true) => "descending",
                     _ => "none",
                 },
+                next_dir: if next_dir == "asc" { "ascending" } else { "descending" },
                 numeric: *numeric,
             }
         })
@@ -334,7 +337,8 @@ pub(crate) async fn schools(
             label: "Phase",
             href: None,
             arrow: "",
-            aria_sort: "none",
+            aria_sort: "",
+            next_dir: "",
             numeric: false,
         },
     );
@@ -342,7 +346,8 @@ pub(crate) async fn schools(
         label: "Cluster",
         href: None,
         arrow: "",
-        aria_sort: "none",
+        aria_sort: "",
+        next_dir: "",
         numeric: false,
     });
     // Column order in the table: name, URN, phase, pupils, FSM %, district, cluster.
@@ -436,6 +441,7 @@ struct SchoolPage {
     name: String,
     phase: &'static str,
     facts: Vec<(&'static str, String)>,
+    locator: Option<map::Locator>,
     memberships: Vec<MembershipRow>,
     groupings: Vec<String>,
     census: Vec<CensusRow>,
@@ -541,8 +547,10 @@ pub(crate) async fn school(
             fsm_pct: pct(c.fsm_pct),
         })
         .collect();
+    let locator = map::locator(&app.service.map(&session.user).await?, urn);
     render(&SchoolPage {
         chrome: chrome(&app, &session, "/schools").await?,
+        locator,
         urn,
         name: s.name.clone(),
         phase: s.phase.label(),
@@ -560,7 +568,7 @@ fn band(pupils: u64) -> (&'static str, &'static str) {
     } else if pupils > TARGET_MAX_PUPILS {
         ("Above 5,000", "govuk-tag--red")
     } else {
-        ("Within", "govuk-tag--green")
+        ("2,500–5,000", "govuk-tag--green")
     }
 }
 
@@ -636,6 +644,8 @@ pub(crate) struct FundingRow {
 struct ClusterPage {
     funding_policy: String,
     funding_budget: String,
+    funding_total: String,
+    funding_reconciles: bool,
     funding: Vec<FundingRow>,
     chrome: Chrome,
     id: ClusterId,
@@ -682,9 +692,12 @@ pub(crate) async fn cluster(
         })
         .collect();
     funding.sort_by(|a, b| a.name.cmp(&b.name));
+    let to_schools = domain::money::Money::sum(allocation.lines.iter().filter(|l| l.urn.is_some()).map(|l| &l.amount));
     render(&ClusterPage {
         funding_policy: policy.name.clone(),
         funding_budget: policy.budget.to_string(),
+        funding_total: to_schools.map_or_else(|| "–".into(), |m| m.to_string()),
+        funding_reconciles: allocation.reconciles() && to_schools == Some(allocation.budget),
         funding,
         chrome,
         id,
@@ -722,9 +735,13 @@ pub(crate) async fn cluster(
 struct MapPage {
     chrome: Chrome,
     view_box: String,
-    ten_km_pct: String,
     points: Vec<map::Point>,
+    spokes: Vec<map::Spoke>,
+    spoke_width: i64,
+    outline_width: i64,
+    scale: map::Scale,
     legend: Vec<map::LegendRow>,
+    unclustered: usize,
     unplaced: Vec<(Urn, String)>,
 }
 
@@ -739,9 +756,13 @@ pub(crate) async fn map(
     render(&MapPage {
         chrome,
         view_box: drawing.view_box,
-        ten_km_pct: drawing.ten_km_pct,
         points: drawing.points,
+        spokes: drawing.spokes,
+        spoke_width: drawing.spoke_width,
+        outline_width: drawing.outline_width,
+        scale: drawing.scale,
         legend: drawing.legend,
+        unclustered: drawing.unclustered,
         unplaced: data.unplaced,
     })
 }

@@ -6,6 +6,18 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::error::WebError;
+
+/// 20971520 → "20 MiB"; 2000 → "2,000 bytes".
+fn human_size(bytes: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{} bytes", crate::format::int(bytes as u64))
+    }
+}
+
 pub(crate) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -32,11 +44,14 @@ pub(crate) async fn refuse_oversized(State(limit): State<usize>, request: Reques
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        let mut r = (
+        let mut r = WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The file is too large: the limit is {} MiB.", limit / (1024 * 1024)),
+            format!(
+                "The file is too large: this server accepts uploads up to {}.",
+                human_size(limit)
+            ),
         )
-            .into_response();
+        .into_response();
         r.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
         return r;

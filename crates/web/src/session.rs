@@ -2,8 +2,15 @@
 //!
 //! The session cookie holds a random token (the store keeps only its SHA-256); a new token is
 //! issued on every sign-in, so a planted cookie is never promoted (no session fixation). Forms
-//! carry the session's CSRF token. The sign-in form, which has no session yet, uses a
-//! double-submit token: a random value in a `SameSite=Strict` cookie that must match the form.
+//! carry the session's CSRF token, compared in constant time.
+//!
+//! The sign-in form has no session yet, and an unprotected one allows login CSRF (another site
+//! signs you in to *its* account, and what you then upload lands there). It uses a double-submit
+//! token: a fresh random value both in a `SameSite=Strict; HttpOnly` cookie and in the form, and
+//! the POST must carry the same value in both. We chose this over checking `Origin`: it needs no
+//! JavaScript, does not depend on a header that privacy proxies and some browsers omit on
+//! same-origin posts, and another site can neither read the value nor (with `SameSite=Strict`)
+//! make the browser send the cookie.
 
 use crate::AppState;
 use crate::error::WebError;
@@ -99,7 +106,13 @@ fn sign_in_page(app: &AppState, status: StatusCode, email: &str, error: Option<S
     Ok(r)
 }
 
-pub(crate) async fn sign_in_form(State(app): State<AppState>) -> Result<Response, WebError> {
+/// The sign-in page; someone already signed in goes straight to the overview.
+pub(crate) async fn sign_in_form(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && app.service.session(token).await?.is_some()
+    {
+        return Ok(Redirect::to("/").into_response());
+    }
     sign_in_page(&app, StatusCode::OK, "", None)
 }
 
@@ -120,9 +133,13 @@ pub(crate) async fn sign_in(
 ) -> Result<Response, WebError> {
     let expected = cookie(&headers, SIGN_IN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !constant_time_eq(expected, &form.csrf_token) {
-        return Err(WebError::forbidden(
-            "This sign-in form has expired. Go back to the sign-in page and try again.",
-        ));
+        // Refused (403), with a fresh form so a person whose page sat open too long can go on.
+        return sign_in_page(
+            &app,
+            StatusCode::FORBIDDEN,
+            &form.email,
+            Some("This sign-in form had expired or did not come from Clusterwise. Enter your email address and password again".into()),
+        );
     }
     if form.email.trim().is_empty() || form.password.is_empty() {
         return sign_in_page(
@@ -134,6 +151,10 @@ pub(crate) async fn sign_in(
     }
     match app.service.sign_in(&form.email, &form.password).await {
         Ok(signed) => {
+            // A session this browser already had ends: one browser, one session.
+            if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+                app.service.sign_out(old).await?;
+            }
             let mut r = Redirect::to("/").into_response();
             let h = r.headers_mut();
             h.append(

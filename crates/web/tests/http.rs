@@ -197,6 +197,8 @@ async fn signed_out_requests_are_refused() {
         "/map",
         "/import",
         "/import/1",
+        "/governance",
+        "/governance.csv",
     ] {
         let r = send(&app, get(path, None)).await;
         assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/sign-in"), "{path}");
@@ -313,6 +315,11 @@ async fn forms_without_the_right_csrf_token_are_refused() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = send(&app, post_form("/sign-in", Some("clusterwise_sign_in=other"), &fields)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.cookie("clusterwise_session").is_none(),
+        "no session for a refused form"
+    );
+    assert!(r.body.contains("did not come from Clusterwise") && r.body.contains("name=\"password\""));
 
     let (cookie, _) = sign_in(&app, "officer@norfolk.test").await;
     for token in ["", "wrong", &"0".repeat(64)] {
@@ -324,6 +331,32 @@ async fn forms_without_the_right_csrf_token_are_refused() {
         StatusCode::OK,
         "still signed in"
     );
+}
+
+#[tokio::test]
+async fn signing_in_again_ends_the_browsers_previous_session() {
+    let app = app().await;
+    let (old, _) = sign_in(&app, "officer@norfolk.test").await;
+    let form = send(&app, get("/sign-in", None)).await;
+    let pre = form.cookie("clusterwise_sign_in").unwrap();
+    let cookies = format!("{}; {old}", pre.split(';').next().unwrap());
+    let r = send(
+        &app,
+        post_form(
+            "/sign-in",
+            Some(&cookies),
+            &[
+                ("csrf_token", &csrf_in(&form.body)),
+                ("email", "officer@norfolk.test"),
+                ("password", PASSWORD),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let new = r.cookie("clusterwise_session").unwrap();
+    assert!(!new.starts_with(&old), "a new token");
+    assert_eq!(send(&app, get("/", Some(&old))).await.status, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
@@ -362,6 +395,7 @@ async fn every_page_renders_with_data() {
     assert!(r.body.contains("aria-sort=\"descending\""));
     let r = page("/schools/120001").await;
     assert!(r.body.contains("Hill High School") && r.body.contains("Host (fund-holder)") && r.body.contains("9261001"));
+    assert!(r.body.contains("Where it is") && r.body.contains("class=\"cw-locator\""));
     let r = page("/clusters").await;
     assert!(r.body.contains("Hill cluster") && r.body.contains("Below 2,500"));
     let r = page("/map").await;
@@ -608,4 +642,205 @@ async fn governance_health_lists_every_cluster_and_exports_csv() {
     let (theirs, _) = sign_in(&app, "officer@suffolk.test").await;
     let csv = send(&app, get("/governance.csv", Some(&theirs))).await;
     assert_eq!(csv.body.lines().count(), 1);
+}
+
+#[tokio::test]
+async fn a_signed_in_person_skips_the_sign_in_page() {
+    let app = app().await;
+    let (cookie, _) = sign_in(&app, "officer@norfolk.test").await;
+    let r = send(&app, get("/sign-in", Some(&cookie))).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/"));
+    // A dead cookie still gets the form.
+    let r = send(
+        &app,
+        get("/sign-in", Some(&format!("clusterwise_session={}", "b".repeat(64)))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn uploads_over_the_limit_get_413_even_without_a_declared_length() {
+    let app = app_with_limit(2_000).await;
+    let (cookie, csrf) = sign_in(&app, "officer@norfolk.test").await;
+    let mut request = multipart("/import", &cookie, &csrf, "census", "big.csv", &vec![b'a'; 10_000]);
+    request.headers_mut().remove(header::CONTENT_LENGTH);
+    let r = send(&app, request).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert!(r.body.contains("too large"));
+}
+
+#[tokio::test]
+async fn an_import_without_the_sessions_csrf_token_is_refused_and_not_run() {
+    let app = app().await;
+    let (cookie, _) = sign_in(&app, "officer@norfolk.test").await;
+    let file = "urn,la_code,school_name,phase_type_grouping,pupils_headcount\n120001,926,Hill High School,State-funded secondary,1250\n";
+    for token in ["", "not-the-token"] {
+        let r = send(
+            &app,
+            multipart("/import", &cookie, token, "census", "census.csv", file.as_bytes()),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{token:?}");
+        assert!(r.body.contains("did not come from Clusterwise"));
+    }
+    assert_eq!(
+        send(&app, get("/import/1", Some(&cookie))).await.status,
+        StatusCode::NOT_FOUND,
+        "no run was started"
+    );
+    let school = send(&app, get("/schools/120001", Some(&cookie))).await;
+    assert!(!school.body.contains("1,250"));
+}
+
+#[tokio::test]
+async fn import_form_errors_point_at_their_field() {
+    let app = app().await;
+    let (cookie, csrf) = sign_in(&app, "officer@norfolk.test").await;
+    let cases = [
+        ("census", "2024-01-18", "", "#file", "Choose a file to import"),
+        (
+            "census",
+            "18/01/2024",
+            "urn\n",
+            "#census_date",
+            "Census day must be a real date",
+        ),
+        (
+            "pictures",
+            "",
+            "urn\n",
+            "#kind-census",
+            "Choose one of the kinds of file listed",
+        ),
+    ];
+    for (kind, date, file, anchor, message) in cases {
+        let mut request = multipart("/import", &cookie, &csrf, kind, "f.csv", file.as_bytes());
+        // Replace the census day the helper sends with this case's.
+        let body = std::mem::take(request.body_mut());
+        let bytes = body.collect().await.unwrap().to_bytes();
+        let text = String::from_utf8(bytes.to_vec()).unwrap().replace("2024-01-18", date);
+        request.headers_mut().insert(header::CONTENT_LENGTH, text.len().into());
+        *request.body_mut() = Body::from(text);
+        let r = send(&app, request).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{anchor}");
+        assert!(r.body.contains("<title>Error: Import"), "{anchor}");
+        assert!(r.body.contains(&format!("href=\"{anchor}\"")), "{anchor}: {}", r.body);
+        assert!(
+            r.body.contains(message) && r.body.contains("govuk-error-message"),
+            "{anchor}"
+        );
+        if !date.is_empty() {
+            assert!(r.body.contains(&format!("value=\"{date}\"")), "the census day is kept");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_security_headers_are_the_ones_we_promise() {
+    let app = app().await;
+    let r = send(&app, get("/sign-in", None)).await;
+    let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    for directive in [
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(directive), "{csp} lacks {directive}");
+    }
+    assert_eq!(r.headers[header::REFERRER_POLICY], "same-origin");
+    assert!(
+        !r.body.contains("<script>") && !r.body.contains(" style="),
+        "no inline script or style"
+    );
+    let css = send(&app, get("/assets/clusterwise.css", None)).await;
+    assert!(
+        css.headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .starts_with("public")
+    );
+    assert_eq!(css.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+}
+
+#[tokio::test]
+async fn the_map_draws_every_placed_school_with_its_name_and_cluster() {
+    let app = app().await;
+    let (cookie, _) = sign_in(&app, "officer@norfolk.test").await;
+    let r = send(&app, get("/map", Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Three Norfolk schools: the host as a square, the others as circles, each a link.
+    assert_eq!(r.body.matches("<a href=\"/schools/").count(), 3);
+    assert_eq!(r.body.matches("<rect x=").count(), 1);
+    assert!(
+        r.body
+            .contains("<title>Hill High School (URN 120001), Secondary: Hill cluster (Host (fund-holder))</title>")
+    );
+    assert!(
+        r.body
+            .contains("<title>Brook Primary School (URN 120002), Primary: Hill cluster (Feeder)</title>")
+    );
+    assert!(r.body.contains("Primary: no cluster</title>"));
+    // One spoke, from the feeder to its host; a legend row for the cluster and one for no cluster.
+    assert_eq!(r.body.matches("<line ").count(), 1);
+    assert!(r.body.contains("id=\"cluster-") && r.body.contains("In no cluster"));
+    assert!(!r.body.contains("Suffolk"), "another authority's schools are not drawn");
+}
+
+/// The Norfolk census file, beside the repository (as CI lays it out).
+const NORFOLK: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/real/norfolk_schools_spc_2022_23.csv"
+));
+
+#[tokio::test]
+async fn the_demo_pages_show_norfolk_and_say_the_map_is_illustrative() {
+    let store = store::connect_in_memory().await.unwrap();
+    let service = Service::new(Arc::new(store), Arc::new(SystemClock));
+    service.build_demo(NORFOLK).await.unwrap();
+    let app = TestApp {
+        router: web::router(service.clone(), web::WebConfig::default()),
+        service,
+    };
+    let form = send(&app, get("/sign-in", None)).await;
+    let pre = form.cookie("clusterwise_sign_in").unwrap();
+    let pre = pre.split(';').next().unwrap().to_string();
+    let r = send(
+        &app,
+        post_form(
+            "/sign-in",
+            Some(&pre),
+            &[
+                ("csrf_token", &csrf_in(&form.body)),
+                ("email", "officer@demo.clusterwise.test"),
+                ("password", service::demo::DEMO_PASSWORD),
+            ],
+        ),
+    )
+    .await;
+    let cookie = r.cookie("clusterwise_session").unwrap();
+    let cookie = cookie.split(';').next().unwrap();
+
+    let home = send(&app, get("/", Some(cookie))).await;
+    for text in [
+        "454",
+        "119,236",
+        "This cluster map is illustrative",
+        "It is not a proposal",
+        "fewer than 2,500 pupils",
+        "Great Yarmouth",
+    ] {
+        assert!(home.body.contains(text), "the overview lacks {text:?}");
+    }
+    let list = send(&app, get("/schools?phase=secondary&district=Norwich", Some(cookie))).await;
+    assert!(list.body.contains("<strong>8</strong> schools match"), "{}", list.body);
+    let map = send(&app, get("/map", Some(cookie))).await;
+    assert!(map.body.contains("This cluster map is illustrative"));
+    assert!(map.body.matches("<a href=\"/schools/").count() >= 450);
+    assert!(map.body.matches("<rect x=").count() >= 40, "a host square per cluster");
+    let clusters = send(&app, get("/clusters", Some(cookie))).await;
+    assert!(clusters.body.contains("This cluster map is illustrative"));
+    let _ = &app.service;
 }

@@ -4,7 +4,8 @@
 //! and unknown columns are ignored. DfE symbols (`z`, `x`, `c`, `low`) are "not known", never 0.
 
 use super::csv_text::{
-    Column, Encoding, Records, RowCheck, contains_ci, merge, parse_chunks, read_header, resolve, threads, utf8_text,
+    Column, Records, RowCheck, Sink, Source, contains_ci, parse_chunks, read_header, resolve, threads, utf8_text,
+    whole_number,
 };
 use super::{FileError, Parsed, SchoolRecord};
 use crate::geo::Location;
@@ -15,13 +16,13 @@ use chrono::{NaiveDate, Weekday};
 /// What the caller knows that the file may not say.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CensusOptions {
-    /// Census day, when the file has no `time_period` column (overrides it when given).
+    /// Census day for rows without a `time_period` (a file's own `time_period` comes first).
     pub census_date: Option<NaiveDate>,
 }
 
 // Required columns, each with its accepted names (ours first, then DfE's).
 const URN: &[&str] = &["urn"];
-const NAME: &[&str] = &["school_name", "school name"];
+const NAME: &[&str] = &["school_name", "school"];
 const LA_CODE: &[&str] = &["la_code", "old_la_code"];
 const PHASE: &[&str] = &["phase_type_grouping"];
 const PUPILS: &[&str] = &["pupils_headcount", "headcount of pupils", "headcount_of_pupils"];
@@ -29,24 +30,34 @@ const PUPILS: &[&str] = &["pupils_headcount", "headcount of pupils", "headcount_
 // Optional columns.
 const OPTIONAL: &[&[&str]] = &[
     &["laestab"],
-    &["la_name"],
+    &["la_name", "la"],
     &[
         "type_of_establishment",
         "typeofestablishment_name",
         "typeofestablishment (name)",
     ],
     &["academy_flag"],
-    &["all_through_school"],
+    &["all_through_school", "all_through"],
     &["middle_school"],
     &["sex_of_school", "sex_of_school_description"],
     &["denomination"],
     &["trust"],
     &["district_code", "district_administrative_code"],
-    &["district_name", "district_administrative_name"],
-    &["constituency_code", "parl_con_code"],
-    &["constituency_name", "parl_con_name"],
+    &[
+        "district_name",
+        "district_administrative_name",
+        "district_administrative",
+    ],
+    &["constituency_code", "parl_con_code", "parlc_code", "pcon_code"],
+    &[
+        "constituency_name",
+        "parl_con_name",
+        "parlc_name",
+        "pcon_name",
+        "parl_con",
+    ],
     &["ward_code"],
-    &["ward_name"],
+    &["ward_name", "ward"],
     &["urban_rural"],
     &["postcode", "school_postcode"],
     &["pupils_fte", "fte pupils", "fte_pupils"],
@@ -183,7 +194,7 @@ fn governance_of(grouping: &str, academy_flag: &str) -> Governance {
 
 fn area(code: Option<&str>, name: Option<&str>) -> Option<AreaRef> {
     fn known(v: Option<&str>) -> Option<&str> {
-        v.filter(|s| !s.eq_ignore_ascii_case("unknown") && !s.is_empty())
+        v.filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("unknown") && !super::csv_text::is_dfe_symbol(s))
     }
     match (known(code), known(name)) {
         (None, None) => None,
@@ -203,16 +214,20 @@ fn text_opt(row: &RowCheck<'_>, col: &Option<Column>) -> Option<String> {
 /// Parses a whole file: every good row, and every bad value with its line, column and rule.
 /// Large files are read on several threads; the result is the same as on one.
 pub fn parse(bytes: &[u8], options: &CensusOptions) -> Result<Parsed<SchoolRecord>, FileError> {
-    let text = utf8_text(bytes)?.as_bytes();
-    let (header, body) = read_header(text, Encoding::Utf8)?;
+    parse_on(bytes, options, threads())
+}
+
+fn parse_on(bytes: &[u8], options: &CensusOptions, threads: usize) -> Result<Parsed<SchoolRecord>, FileError> {
+    let source = Source::Utf8(utf8_text(bytes)?);
+    let (header, body) = read_header(source)?;
     let (req, opt) = resolve(&header, &[URN, NAME, LA_CODE, PHASE, PUPILS], OPTIONAL)?;
     if options.census_date.is_none() && opt[O_TIME_PERIOD].is_none() {
         return Err(FileError::NoCensusDate);
     }
-    let chunks = parse_chunks(text, body, Encoding::Utf8, threads(), |records| {
-        parse_rows(records, &header.names, &req, &opt, options)
+    let key = |r: &SchoolRecord| (r.school.urn, r.line);
+    let parsed = parse_chunks(source, body, threads, key, &req[0].name, |records, sink| {
+        parse_rows(records, sink, &header.names, &req, &opt, options)
     })?;
-    let parsed = merge(chunks, |r: &SchoolRecord| (r.school.urn, r.line), &req[0].name);
     if parsed.rows_read == 0 {
         return Err(FileError::NoRows);
     }
@@ -221,19 +236,18 @@ pub fn parse(bytes: &[u8], options: &CensusOptions) -> Result<Parsed<SchoolRecor
 
 fn parse_rows(
     mut records: Records<'_>,
+    sink: &mut Sink<SchoolRecord>,
     names: &[String],
     req: &[Column],
     opt: &[Option<Column>],
     options: &CensusOptions,
-) -> Result<Parsed<SchoolRecord>, FileError> {
+) -> Result<(), FileError> {
     let (urn_c, name_c, la_c, phase_c, pupils_c) = (&req[0], &req[1], &req[2], &req[3], &req[4]);
-    let mut parsed = Parsed::default();
-    parsed.rows.reserve(records.lines_hint());
     while let Some((line, record)) = records.next_record()? {
-        parsed.rows_read += 1;
+        sink.parsed.rows_read += 1;
         let mut row = RowCheck::new(line, record);
         if !row.has_all_fields(names) {
-            parsed.errors.append(&mut row.errors);
+            sink.parsed.errors.append(&mut row.errors);
             continue;
         }
         let raw_urn = row.raw(urn_c);
@@ -274,9 +288,9 @@ fn parse_rows(
             }
             None
         } else {
-            match raw_pupils.parse::<u32>() {
-                Ok(n) => Some(n),
-                Err(_) => {
+            match whole_number(raw_pupils) {
+                Some(n) => Some(n),
+                None => {
                     row.fail(pupils_c, raw_pupils, "must be a whole number of 0 or more");
                     None
                 }
@@ -312,25 +326,30 @@ fn parse_rows(
             *stage = row.count(&opt[O_STAGES + k]);
         }
         let location = location(&mut row, opt);
-        let census_date = match options.census_date {
-            Some(d) => Some(d),
-            None => match &opt[O_TIME_PERIOD] {
-                Some(col) => {
-                    let v = row.raw(col);
-                    let d = census_day_of_time_period(v);
-                    if d.is_none() {
-                        let v = v.to_string();
-                        row.fail(col, &v, "must be an academic year like 202223");
-                    }
-                    d
+        // The row's own time_period, else the date the caller gave.
+        let census_date = match (row.opt(&opt[O_TIME_PERIOD]), &opt[O_TIME_PERIOD]) {
+            (Some(v), Some(col)) => {
+                let d = census_day_of_time_period(v);
+                if d.is_none() {
+                    row.fail(col, v, "must be an academic year like 202223");
                 }
-                None => None,
-            },
+                d
+            }
+            (_, col) => {
+                if let (None, Some(col)) = (options.census_date, col) {
+                    row.fail(
+                        col,
+                        "",
+                        "is empty, so the census date is not known: give it (--census-date YYYY-MM-DD)",
+                    );
+                }
+                options.census_date
+            }
         };
         let (Some(urn), Some(name), Some(la_code), Some(phase), Some(census_date), true) =
             (urn, name, la_code, phase, census_date, row.errors.is_empty())
         else {
-            parsed.errors.append(&mut row.errors);
+            sink.parsed.errors.append(&mut row.errors);
             continue;
         };
         let census = pupils.map(|pupils| Census {
@@ -345,7 +364,7 @@ fn parse_rows(
             stages,
         });
         let la_name = text_opt(&row, &opt[O_LA_NAME]).unwrap_or_else(|| format!("LA {la_code}"));
-        parsed.rows.push(SchoolRecord {
+        sink.push(SchoolRecord {
             line,
             la_code,
             la_name,
@@ -372,7 +391,7 @@ fn parse_rows(
             census,
         });
     }
-    Ok(parsed)
+    Ok(())
 }
 
 fn decimal(row: &mut RowCheck<'_>, col: &Option<Column>, rule: &str) -> Option<Tenths> {
@@ -390,6 +409,44 @@ fn decimal(row: &mut RowCheck<'_>, col: &Option<Column>, rule: &str) -> Option<T
     }
 }
 
+/// A decimal such as `52.63753` as the nearest `f64`, as `str::parse` gives it. Plain decimals
+/// of up to 15 digits are read directly: the digits and the power of ten are both exact in an
+/// `f64`, and IEEE division rounds once, correctly (Clinger's fast path). Anything else goes to
+/// the standard parser.
+fn decimal_degrees(v: &str) -> Option<f64> {
+    let (negative, digits) = match v.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
+    let mut mantissa: u64 = 0;
+    let mut count = 0;
+    let mut decimals: Option<usize> = None;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                count += 1;
+                if let Some(d) = decimals.as_mut() {
+                    *d += 1;
+                }
+            }
+            b'.' if decimals.is_none() => decimals = Some(0),
+            _ => return v.parse().ok(),
+        }
+        if count > 15 {
+            return v.parse().ok();
+        }
+    }
+    if count == 0 {
+        return v.parse().ok();
+    }
+    const POWERS: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let magnitude = mantissa as f64 / POWERS[decimals.unwrap_or(0)];
+    Some(if negative { -magnitude } else { magnitude })
+}
+
 /// British National Grid metres and WGS84 degrees; both or neither of a pair.
 fn location(row: &mut RowCheck<'_>, opt: &[Option<Column>]) -> Option<Location> {
     let grid = |row: &mut RowCheck<'_>, col: &Option<Column>, max: i32, what: &str| -> Option<i32> {
@@ -398,8 +455,8 @@ fn location(row: &mut RowCheck<'_>, opt: &[Option<Column>]) -> Option<Location> 
         if v.is_empty() {
             return None;
         }
-        match v.parse::<i32>() {
-            Ok(n) if (0..=max).contains(&n) => Some(n),
+        match whole_number(v).and_then(|n| i32::try_from(n).ok()) {
+            Some(n) if n <= max => Some(n),
             _ => {
                 let v = v.to_string();
                 row.fail(
@@ -421,8 +478,8 @@ fn location(row: &mut RowCheck<'_>, opt: &[Option<Column>]) -> Option<Location> 
         if v.is_empty() {
             return None;
         }
-        match v.parse::<f64>() {
-            Ok(d) if d.is_finite() && range.contains(&d) => Some(d),
+        match decimal_degrees(v) {
+            Some(d) if d.is_finite() && range.contains(&d) => Some(d),
             _ => {
                 let v = v.to_string();
                 row.fail(
@@ -547,16 +604,200 @@ mod tests {
     }
 
     #[test]
+    fn degrees_read_exactly_as_the_standard_parser_reads_them() {
+        for v in [
+            "52.63753",
+            "-0.21099",
+            "0",
+            "61",
+            "1.5",
+            "-9.000001",
+            "52.",
+            ".5",
+            "-",
+            "1e3",
+            "12345678901234567",
+            "0.1",
+        ] {
+            assert_eq!(decimal_degrees(v), v.parse::<f64>().ok(), "{v}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn degrees_match_the_standard_parser(whole in -90i32..90, frac in 0u64..10_000_000, places in 1usize..8) {
+            let v = format!("{whole}.{frac:0places$}");
+            proptest::prop_assert_eq!(decimal_degrees(&v), v.parse::<f64>().ok());
+        }
+    }
+
+    #[test]
     fn whole_file_problems() {
-        assert_eq!(parse(b"", &opts()), Err(FileError::Empty));
-        assert!(
-            matches!(parse(b"urn,school_name\n1,2\n", &opts()), Err(FileError::MissingColumns { missing }) if missing.len() == 3)
-        );
+        let missing = |m: &[&str]| FileError::MissingColumns {
+            missing: m.iter().map(|s| s.to_string()).collect(),
+        };
+        // (file, expected refusal)
+        let cases: Vec<(Vec<u8>, FileError)> = vec![
+            (b"".to_vec(), FileError::Empty),
+            (b"\n\r\n".to_vec(), FileError::Empty),
+            (b"PK\x03\x04\x00\x00".to_vec(), FileError::Binary { offset: 4 }),
+            (
+                b"\xFF\xFEu\x00r\x00n\x00".to_vec(),
+                FileError::Other("the file is UTF-16 text: save it as CSV in UTF-8 (Excel: \"CSV UTF-8\")".into()),
+            ),
+            (
+                b"urn,school_name\n120765,Caf\xe9\n".to_vec(),
+                FileError::Encoding {
+                    expected: "UTF-8",
+                    line: 2,
+                },
+            ),
+            (
+                b"urn,school_name\n1,2\n".to_vec(),
+                missing(&["la_code", "phase_type_grouping", "pupils_headcount"]),
+            ),
+            (
+                b"URN,School_Name,urn\n".to_vec(),
+                FileError::DuplicateColumn { column: "urn".into() },
+            ),
+            (OURS.as_bytes().to_vec(), FileError::NoRows),
+            (OURS.replace('\n', "\r\n").into_bytes(), FileError::NoRows),
+            (
+                OURS.replace('\n', "\r").into_bytes(),
+                FileError::Malformed {
+                    line: 1,
+                    message: "lines end in a bare carriage return (old Mac style): save the file with CRLF or LF \
+                              line ends"
+                        .into(),
+                },
+            ),
+            (
+                format!("{OURS}120765,9261001,926,Norfolk,\"Emneth\r\nNursery,State-funded nursery\r\n").into_bytes(),
+                FileError::Malformed {
+                    line: 2,
+                    message: "a quoted field opened on this line is never closed (a \" is missing), so the rest of \
+                              the file would be one value"
+                        .into(),
+                },
+            ),
+        ];
+        for (file, want) in cases {
+            assert_eq!(parse(&file, &opts()), Err(want), "{:?}", String::from_utf8_lossy(&file));
+        }
         assert_eq!(
             parse(OURS.as_bytes(), &CensusOptions::default()),
             Err(FileError::NoCensusDate)
         );
-        assert_eq!(parse(OURS.as_bytes(), &opts()), Err(FileError::NoRows));
-        assert!(matches!(parse(b"urn,\xff\n", &opts()), Err(FileError::Encoding { .. })));
+    }
+
+    #[test]
+    fn a_short_last_line_is_a_row_error_on_its_true_line() {
+        let good = "120765,9261001,926,Norfolk,Emneth,State-funded nursery,x,LA Maintained,,75,,,,,,,,,";
+        let file = format!("{OURS}{good}\r\n\r\n120766,9261002,926,Norf").replace('\n', "\r\n");
+        let p = parse(file.replace("\r\r", "\r").as_bytes(), &opts()).unwrap();
+        assert_eq!(p.rows.len(), 1);
+        assert_eq!(
+            (
+                p.errors[0].line,
+                p.errors[0].column.as_str(),
+                p.errors[0].value.as_str()
+            ),
+            (4, "la_name", "Norf")
+        );
+        assert!(p.errors[0].rule.contains("cut short"), "{}", p.errors[0].rule);
+    }
+
+    #[test]
+    fn time_period_comes_first_then_the_given_date() {
+        let head = "time_period,urn,la_code,school_name,phase_type_grouping,pupils_headcount\n";
+        let row = |tp: &str, urn: u32| format!("{tp},{urn},926,A School,State-funded primary,10\n");
+        let file = format!(
+            "{head}{}{}{}",
+            row("202324", 120001),
+            row("", 120002),
+            row("2023", 120003)
+        );
+        let p = parse(file.as_bytes(), &opts()).unwrap();
+        let dates: Vec<(u32, NaiveDate)> = p
+            .rows
+            .iter()
+            .map(|r| (r.school.urn.get(), r.census.as_ref().unwrap().census_date))
+            .collect();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(dates, vec![(120001, day(2024, 1, 18)), (120002, day(2023, 1, 19))]);
+        assert_eq!((p.errors[0].line, p.errors[0].column.as_str()), (4, "time_period"));
+        // Without a date to fall back on, a row with no time_period says how to fix it.
+        let p = parse(file.as_bytes(), &CensusOptions::default()).unwrap();
+        assert!(p.errors[0].rule.contains("--census-date"));
+    }
+
+    /// About 3 MB of rows with quoted commas and line breaks, bad values and duplicate URNs,
+    /// so that any split across threads cuts between interesting rows.
+    fn big_file() -> String {
+        let mut file = OURS.replace('\n', "\r\n");
+        for i in 0..14_000u32 {
+            let urn = 200_000 + i % 13_000;
+            let name = match i % 5 {
+                0 => format!("\"School {i}, \"\"North\"\"\r\nsite\""),
+                _ => format!("School {i}"),
+            };
+            let pupils = if i % 997 == 5 {
+                "many".to_string()
+            } else {
+                (100 + i % 300).to_string()
+            };
+            file.push_str(&format!(
+                "{urn},926{:04},926,Norfolk,{name},State-funded primary,Community school,LA maintained,,{pupils},,10,,E07000148,\"Norwich, City\",620000,308000,52.6,1.3\r\n",
+                i % 10_000
+            ));
+        }
+        file
+    }
+
+    #[test]
+    fn the_same_result_on_any_number_of_threads() {
+        let file = big_file();
+        let one = parse_on(file.as_bytes(), &opts(), 1).unwrap();
+        assert_eq!(one.rows_read, 14_000);
+        assert_eq!(one.rows.len() + one.errors.len(), 14_000);
+        assert!(one.errors.iter().any(|e| e.rule == "duplicate URN, first on line 2"));
+        for threads in [2, 3, 4, 7] {
+            assert_eq!(
+                parse_on(file.as_bytes(), &opts(), threads).unwrap(),
+                one,
+                "{threads} threads"
+            );
+        }
+        // Physical lines: the header, then rows with a line break inside every fifth name.
+        assert_eq!(one.rows[0].line, 2);
+        assert_eq!(one.rows[1].line, 4);
+    }
+
+    #[test]
+    fn a_file_with_every_row_twice_names_each_first_line() {
+        let row = |urn: u32| format!("{urn},,926,Norfolk,School,State-funded primary,,,,10,,,,,,,,,\n");
+        let rows: String = (0..3_000).map(|i| row(100_000 + i)).collect();
+        let file = format!("{OURS}{rows}{rows}");
+        let p = parse_on(file.as_bytes(), &opts(), 2).unwrap();
+        assert_eq!((p.rows.len(), p.errors.len()), (3_000, 3_000));
+        for (k, e) in p.errors.iter().enumerate() {
+            assert_eq!(
+                (e.line, e.rule.clone()),
+                (3_002 + k as u64, format!("duplicate URN, first on line {}", k + 2))
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = parse(&bytes, &opts());
+        }
+
+        #[test]
+        fn never_panics_on_any_rows(body in "[0-9a-zA-Z,.\"\r\n é-]{0,400}") {
+            let _ = parse(format!("{OURS}{body}").as_bytes(), &opts());
+            let _ = parse(format!("{OURS}{body}").as_bytes(), &CensusOptions::default());
+        }
     }
 }

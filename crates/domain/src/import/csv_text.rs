@@ -1,17 +1,20 @@
-//! Shared CSV handling for the importers: encoding checks, header lookup by name, and true
-//! physical line numbers (a record's first line, counting newlines inside quoted fields and CRLF).
+//! Shared CSV handling for the importers: encoding checks, header lookup by name, records as
+//! text with their true physical line (the line a record starts on, counting line breaks inside
+//! quoted fields, on LF or CRLF files), row checks that name the column and the rule, and reading
+//! a large file on several threads with the same result as on one.
+//!
+//! Records come from [`Scanner`] (csv_scan.rs). Fields are read in place; only fields with `""`
+//! escapes, or non-ASCII bytes in a Windows-1252 file, are decoded, into one buffer reused for
+//! every record, and in a Windows-1252 file only in the columns the parser reads.
 
+use super::csv_scan::{Scanner, Unquoted, field_value};
 use super::{FileError, Parsed, RowError};
 use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, Sender, channel};
 
 /// Refuses empty and binary files; returns the text as UTF-8 (a BOM is dropped).
 pub fn utf8_text(bytes: &[u8]) -> Result<&str, FileError> {
-    if bytes.is_empty() {
-        return Err(FileError::Empty);
-    }
-    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
-        return Err(FileError::Binary { offset });
-    }
+    check_bytes(bytes)?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| FileError::Encoding {
         expected: "UTF-8",
@@ -19,9 +22,25 @@ pub fn utf8_text(bytes: &[u8]) -> Result<&str, FileError> {
     })
 }
 
+/// Refuses empty files, UTF-16 files (which Excel writes as "Unicode text") and binary files.
+pub fn check_bytes(bytes: &[u8]) -> Result<(), FileError> {
+    if bytes.is_empty() {
+        return Err(FileError::Empty);
+    }
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(FileError::Other(
+            "the file is UTF-16 text: save it as CSV in UTF-8 (Excel: \"CSV UTF-8\")".into(),
+        ));
+    }
+    match memchr::memchr(0, bytes) {
+        Some(offset) => Err(FileError::Binary { offset }),
+        None => Ok(()),
+    }
+}
+
 /// 1-based line number of a byte offset.
 pub fn line_of_offset(bytes: &[u8], offset: usize) -> u64 {
-    1 + bytes[..offset.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() as u64
+    1 + memchr_count(b'\n', &bytes[..offset.min(bytes.len())])
 }
 
 /// Normalises a header for matching: lower case, trimmed, inner runs of space/underscore as one space.
@@ -50,9 +69,9 @@ pub struct Header {
 }
 
 impl Header {
-    pub fn new(record: &csv::StringRecord) -> Result<Header, FileError> {
-        let names: Vec<String> = record
-            .iter()
+    pub fn new(names: Vec<String>) -> Result<Header, FileError> {
+        let names: Vec<String> = names
+            .into_iter()
             .map(|s| s.trim().trim_start_matches('\u{feff}').to_string())
             .collect();
         let mut index = HashMap::with_capacity(names.len());
@@ -82,7 +101,6 @@ pub struct Column {
     pub name: String,
 }
 
-/// Resolves required and optional columns; every missing required column is named at once.
 /// Which columns of the header the parser reads.
 pub fn used_columns(width: usize, req: &[Column], opt: &[Option<Column>]) -> Vec<bool> {
     let mut used = vec![false; width];
@@ -94,6 +112,7 @@ pub fn used_columns(width: usize, req: &[Column], opt: &[Option<Column>]) -> Vec
     used
 }
 
+/// Resolves required and optional columns; every missing required column is named at once.
 pub fn resolve(
     header: &Header,
     required: &[&[&str]],
@@ -125,107 +144,133 @@ pub fn resolve(
     Ok((req, opt))
 }
 
-/// How the bytes of a file are text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// Already checked to be valid UTF-8.
-    Utf8,
-    /// Windows-1252 (GIAS): fields are decoded as they are read.
-    Windows1252,
+/// A file's text: UTF-8 (checked whole, once) or Windows-1252 bytes (decoded field by field).
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    Utf8(&'a str),
+    Windows1252(&'a [u8]),
 }
 
-/// Reads records with their true first line. The tokenizer works on bytes; each record becomes
-/// a `StringRecord` by a move when it is UTF-8 or ASCII, or field by field from Windows-1252.
-/// `csv` positions count lines, but not always as a person would on CRLF files, so lines are
-/// counted here from the byte offsets.
+impl<'a> Source<'a> {
+    pub fn bytes(self) -> &'a [u8] {
+        match self {
+            Source::Utf8(text) => text.as_bytes(),
+            Source::Windows1252(bytes) => bytes,
+        }
+    }
+    /// The part from `start` to `stop` (both just after a line feed, or the ends of the file).
+    fn part(self, start: usize, stop: usize) -> Source<'a> {
+        match self {
+            Source::Utf8(text) => Source::Utf8(text.get(start..stop).unwrap_or_default()),
+            Source::Windows1252(bytes) => Source::Windows1252(bytes.get(start..stop).unwrap_or_default()),
+        }
+    }
+}
+
+/// Where a field's value is: in the file's bytes, or in the record's decoded text.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    InPlace(usize, usize),
+    Decoded(usize, usize),
+}
+
+/// Reads records with their true first line, on the [`Scanner`]. Fields that need no change are
+/// read in place; those with `""` escapes, or non-ASCII Windows-1252 bytes, are decoded into one
+/// reused buffer — and only in the columns the parser reads.
 #[derive(Debug)]
 pub struct Records<'a> {
-    bytes: &'a [u8],
-    encoding: Encoding,
-    reader: csv::Reader<&'a [u8]>,
-    raw: csv::ByteRecord,
-    record: csv::StringRecord,
-    last_offset: usize,
-    last_line: u64,
-    /// Columns the parser reads; others are left empty when a record has to be decoded.
+    source: Source<'a>,
+    scanner: Scanner<'a>,
+    ranges: Vec<(usize, usize)>,
+    fields: Vec<Field>,
+    decoded: String,
+    unquoted: Vec<u8>,
+    /// Columns the parser reads; others are left as they stand in the file.
     needed: Option<&'a [bool]>,
+    /// How many rows to make room for.
+    rows_hint: usize,
 }
 
-fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes)
-}
-
-/// One record as text: straight from the tokenizer's bytes when the file is UTF-8 (checked once
-/// for the whole file) or the record is ASCII; decoded from Windows-1252 otherwise.
+/// One record as text.
 #[derive(Debug, Clone, Copy)]
-pub enum Row<'r> {
-    Bytes(&'r csv::ByteRecord),
-    Text(&'r csv::StringRecord),
+pub struct Row<'r> {
+    source: Source<'r>,
+    /// The raw field ranges; they are the values when `fields` is empty (a UTF-8 record with no
+    /// quotes, the common case, needs no second list).
+    ranges: &'r [(usize, usize)],
+    fields: &'r [Field],
+    decoded: &'r str,
 }
 
 impl<'r> Row<'r> {
     pub fn len(&self) -> usize {
-        match self {
-            Row::Bytes(r) => r.len(),
-            Row::Text(r) => r.len(),
-        }
+        self.ranges.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.ranges.is_empty()
     }
     /// Field `i`, or `None` past the end of the record.
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&'r str> {
-        match self {
-            // Only ASCII records are read as bytes.
-            Row::Bytes(r) => r.get(i).map(|f| std::str::from_utf8(f).unwrap_or_default()),
-            Row::Text(r) => r.get(i),
+        if self.fields.is_empty()
+            && let Source::Utf8(text) = self.source
+        {
+            let &(a, b) = self.ranges.get(i)?;
+            return Some(text.get(a..b).unwrap_or_default());
         }
+        self.get_resolved(i)
     }
-}
 
-/// Decodes a Windows-1252 record with non-ASCII bytes into `out` (only the `needed` columns).
-fn decode_1252(raw: &csv::ByteRecord, needed: Option<&[bool]>, out: &mut csv::StringRecord) {
-    out.clear();
-    for (i, field) in raw.iter().enumerate() {
-        if needed.is_none_or(|n| n.get(i).copied().unwrap_or(false)) {
-            out.push_field(&encoding_rs::WINDOWS_1252.decode_without_bom_handling(field).0);
-        } else {
-            out.push_field("");
-        }
+    fn get_resolved(&self, i: usize) -> Option<&'r str> {
+        Some(match *self.fields.get(i)? {
+            Field::InPlace(a, b) => match self.source {
+                // Fields split UTF-8 text at ASCII bytes, so at character boundaries.
+                Source::Utf8(text) => text.get(a..b).unwrap_or_default(),
+                // Windows-1252 fields read in place are ASCII (the others are decoded).
+                Source::Windows1252(bytes) => bytes
+                    .get(a..b)
+                    .and_then(|f| std::str::from_utf8(f).ok())
+                    .unwrap_or_default(),
+            },
+            Field::Decoded(a, b) => self.decoded.get(a..b).unwrap_or_default(),
+        })
     }
 }
 
 impl<'a> Records<'a> {
     /// A reader over UTF-8 text; returns it with the header row.
     pub fn new(text: &'a str) -> Result<(Records<'a>, Header), FileError> {
-        let (header, body) = read_header(text.as_bytes(), Encoding::Utf8)?;
-        let records = Records::chunk(&text.as_bytes()[body.offset..], body.line, Encoding::Utf8);
+        let source = Source::Utf8(text);
+        let (header, body) = read_header(source)?;
+        let records = Records::chunk(source.part(body.offset, text.len()), body.line);
         Ok((records, header))
     }
 
     /// A reader over part of a file that starts at a record boundary on line `first_line`.
-    pub fn chunk(bytes: &'a [u8], first_line: u64, encoding: Encoding) -> Records<'a> {
+    pub fn chunk(source: Source<'a>, first_line: u64) -> Records<'a> {
+        let bytes = source.bytes();
         Records {
-            bytes,
-            encoding,
-            reader: reader(bytes),
-            raw: csv::ByteRecord::new(),
-            record: csv::StringRecord::new(),
-            last_offset: 0,
-            last_line: first_line,
+            source,
+            scanner: Scanner::new(bytes, first_line),
+            ranges: Vec::new(),
+            fields: Vec::new(),
+            decoded: String::new(),
+            unquoted: Vec::new(),
             needed: None,
+            rows_hint: 0,
         }
     }
 
-    /// Lines in this chunk: an upper bound on its records, for sizing.
+    /// How many rows the parser should make room for: an estimate, never a limit.
     pub fn lines_hint(&self) -> usize {
-        memchr::memchr_iter(b'\n', self.bytes).count() + 1
+        if self.rows_hint > 0 {
+            self.rows_hint
+        } else {
+            memchr::memchr_iter(b'\n', self.source.bytes()).count() + 1
+        }
     }
 
-    /// Decode only these columns of Windows-1252 records (the rest read as empty).
+    /// Decode only these columns (the rest are read as they stand in the file).
     pub fn only_columns(mut self, needed: &'a [bool]) -> Self {
         self.needed = Some(needed);
         self
@@ -233,55 +278,73 @@ impl<'a> Records<'a> {
 
     /// The next record and its first physical line, skipping blank lines.
     pub fn next_record(&mut self) -> Result<Option<(u64, Row<'_>)>, FileError> {
-        loop {
-            // UTF-8 files are read into one reused `StringRecord` (one check per record, no
-            // allocation); Windows-1252 files as bytes, decoded only where a record needs it.
-            let (got, position) = match self.encoding {
-                Encoding::Utf8 => {
-                    let got = self
-                        .reader
-                        .read_record(&mut self.record)
-                        .map_err(|e| csv_error(self.bytes, &e))?;
-                    (got, self.record.position().map_or(0, |p| p.byte()))
-                }
-                Encoding::Windows1252 => {
-                    let got = self
-                        .reader
-                        .read_byte_record(&mut self.raw)
-                        .map_err(|e| csv_error(self.bytes, &e))?;
-                    (got, self.raw.position().map_or(0, |p| p.byte()))
-                }
-            };
-            if !got {
+        let bytes = self.source.bytes();
+        let span = loop {
+            let Some(span) = self.scanner.next_record(&mut self.ranges) else {
                 return Ok(None);
-            }
-            let mut offset = usize::try_from(position).unwrap_or(usize::MAX).min(self.bytes.len());
-            // The crate reports a record as starting on the end of the previous line (its `\n`
-            // on CRLF files): the record really starts after the line terminators.
-            while offset < self.bytes.len() && matches!(self.bytes[offset], b'\r' | b'\n') {
-                offset += 1;
-            }
-            let start = self.last_offset.min(offset);
-            self.last_line += memchr_count(b'\n', &self.bytes[start..offset]);
-            self.last_offset = offset;
-            let decode = self.encoding == Encoding::Windows1252 && !self.raw.as_slice().is_ascii();
-            if decode {
-                decode_1252(&self.raw, self.needed, &mut self.record);
-            }
-            let blank = match (self.encoding, decode) {
-                (Encoding::Windows1252, false) => self.raw.iter().all(|f| f.trim_ascii().is_empty()),
-                _ => self.record.iter().all(|f| f.trim_ascii().is_empty()),
             };
-            if !blank {
-                break;
+            if span.unclosed_quote {
+                return Err(FileError::Malformed {
+                    line: span.line,
+                    message: "a quoted field opened on this line is never closed (a \" is missing), so the rest \
+                              of the file would be one value"
+                        .into(),
+                });
             }
-        }
-        let row = if self.encoding == Encoding::Windows1252 && self.raw.as_slice().is_ascii() {
-            Row::Bytes(&self.raw)
-        } else {
-            Row::Text(&self.record)
+            let blank = self
+                .ranges
+                .iter()
+                .all(|&(a, b)| bytes[a..b].iter().all(|&c| matches!(c, b' ' | b'\t' | b'"')));
+            if !blank {
+                break span;
+            }
         };
-        Ok(Some((self.last_line, row)))
+        self.decode(span.may_have_quotes);
+        Ok(Some((
+            span.line,
+            Row {
+                source: self.source,
+                ranges: &self.ranges,
+                fields: &self.fields,
+                decoded: &self.decoded,
+            },
+        )))
+    }
+
+    /// Resolves each needed field (all of them on a short record, to name what is there).
+    fn decode(&mut self, may_have_quotes: bool) {
+        self.fields.clear();
+        self.decoded.clear();
+        let bytes = self.source.bytes();
+        let utf8 = matches!(self.source, Source::Utf8(_));
+        // A UTF-8 record without quotes is read as it stands.
+        if utf8 && !may_have_quotes {
+            return;
+        }
+        let all = self.needed.is_none_or(|n| self.ranges.len() < n.len());
+        for (i, &(a, b)) in self.ranges.iter().enumerate() {
+            let raw = &bytes[a..b];
+            if !all && !self.needed.is_some_and(|n| n.get(i).copied().unwrap_or(false)) {
+                self.fields.push(Field::InPlace(a, b));
+                continue;
+            }
+            let value = match field_value(raw, &mut self.unquoted) {
+                Unquoted::Within(x, y) if utf8 || raw[x..y].is_ascii() => {
+                    self.fields.push(Field::InPlace(a + x, a + y));
+                    continue;
+                }
+                Unquoted::Within(x, y) => &raw[x..y],
+                Unquoted::Written => &self.unquoted[..],
+            };
+            let from = self.decoded.len();
+            if utf8 {
+                self.decoded.push_str(&String::from_utf8_lossy(value));
+            } else {
+                self.decoded
+                    .push_str(&encoding_rs::WINDOWS_1252.decode_without_bom_handling(value).0);
+            }
+            self.fields.push(Field::Decoded(from, self.decoded.len()));
+        }
     }
 }
 
@@ -297,35 +360,30 @@ pub struct Body {
 }
 
 /// Reads the header row of a file.
-pub fn read_header(bytes: &[u8], encoding: Encoding) -> Result<(Header, Body), FileError> {
-    let mut r = reader(bytes);
-    let mut raw = csv::ByteRecord::new();
-    let got = r.read_byte_record(&mut raw).map_err(|e| csv_error(bytes, &e))?;
-    if !got || raw.iter().all(|f| f.trim_ascii().is_empty()) {
-        return Err(FileError::Empty);
-    }
-    let mut first = csv::StringRecord::new();
-    if encoding == Encoding::Windows1252 && !raw.as_slice().is_ascii() {
-        decode_1252(&raw, None, &mut first);
-    } else {
-        first = csv::StringRecord::from_byte_record(raw).map_err(|_| FileError::Encoding {
-            expected: "UTF-8",
+pub fn read_header(source: Source<'_>) -> Result<(Header, Body), FileError> {
+    let bytes = source.bytes();
+    if memchr::memchr(b'\n', bytes).is_none() && memchr::memchr(b'\r', bytes).is_some() {
+        return Err(FileError::Malformed {
             line: 1,
-        })?;
+            message: "lines end in a bare carriage return (old Mac style): save the file with CRLF or LF line ends"
+                .into(),
+        });
     }
-    let header = Header::new(&first)?;
-    let mut offset = usize::try_from(r.position().byte())
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
-    while offset < bytes.len() && matches!(bytes[offset], b'\r' | b'\n') {
-        offset += 1;
-    }
-    let line = 1 + memchr_count(b'\n', &bytes[..offset]);
+    let mut records = Records::chunk(source, 1);
+    let names = match records.next_record()? {
+        Some((_, row)) => (0..row.len())
+            .map(|i| row.get(i).unwrap_or_default().to_string())
+            .collect(),
+        None => return Err(FileError::Empty),
+    };
+    let header = Header::new(names)?;
+    let (offset, line) = records.scanner.position();
     Ok((header, Body { offset, line }))
 }
 
 /// Splits the body into up to `parts` chunks that each start at a record boundary: just after a
-/// line break with an even number of quote characters before it, so never inside a quoted field.
+/// line break with an even number of quote characters before it, so never inside a quoted field
+/// (the scanner's own rule). Each chunk is (start, stop, first line).
 pub fn split(bytes: &[u8], body: Body, parts: usize) -> Vec<(usize, usize, u64)> {
     let end = bytes.len();
     let mut bounds = vec![(body.offset, body.line)];
@@ -369,95 +427,170 @@ pub fn split(bytes: &[u8], body: Body, parts: usize) -> Vec<(usize, usize, u64)>
 /// Files smaller than this are read on one thread.
 const PARALLEL_FROM_BYTES: usize = 1 << 20;
 
-/// Parses the body in chunks on up to `threads` threads and returns the chunks' results in file
-/// order, so the outcome is the same however many threads ran.
+/// Rows a worker hands over at a time (about half a megabyte of school records).
+const BATCH_ROWS: usize = 1024;
+
+/// Where a chunk's parser puts what it finds. The first chunk's rows stay here; a later chunk's
+/// rows go to the joining thread in batches while the chunk is still being read, so joining
+/// costs no pass of its own.
+#[derive(Debug)]
+pub struct Sink<T> {
+    pub parsed: Parsed<T>,
+    batches: Option<Batches<T>>,
+}
+
+/// A worker's line to the joining thread: full batches there, empty ones back for reuse.
+type Batches<T> = (Sender<Vec<T>>, Receiver<Vec<T>>);
+
+impl<T> Sink<T> {
+    fn new(capacity: usize) -> Self {
+        let mut parsed = Parsed::default();
+        parsed.rows.reserve(capacity);
+        Sink { parsed, batches: None }
+    }
+
+    pub fn push(&mut self, row: T) {
+        self.parsed.rows.push(row);
+        if self.batches.is_some() && self.parsed.rows.len() >= BATCH_ROWS {
+            self.hand_over();
+        }
+    }
+
+    fn hand_over(&mut self) {
+        if let Some((to_join, spare)) = &self.batches {
+            let empty = spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH_ROWS));
+            // The joining thread stops listening only when it has failed; the rows are moot then.
+            let _ = to_join.send(std::mem::replace(&mut self.parsed.rows, empty));
+        }
+    }
+}
+
+/// Parses the body in chunks — the first on this thread, each other on a thread of its own —
+/// and joins them in file order, so the outcome is the same however many threads ran. Rows
+/// whose URN an earlier row already had become row errors naming the first line.
 pub fn parse_chunks<T: Send>(
-    bytes: &[u8],
+    source: Source<'_>,
     body: Body,
-    encoding: Encoding,
     threads: usize,
-    parse: impl Fn(Records<'_>) -> Result<T, FileError> + Sync,
-) -> Result<Vec<T>, FileError> {
+    key: impl Fn(&T) -> (crate::ids::Urn, u64),
+    urn_column: &str,
+    parse: impl Fn(Records<'_>, &mut Sink<T>) -> Result<(), FileError> + Sync,
+) -> Result<Parsed<T>, FileError> {
+    let bytes = source.bytes();
     let parts = if bytes.len() - body.offset >= PARALLEL_FROM_BYTES {
         threads.clamp(1, 16)
     } else {
         1
     };
     let chunks = split(bytes, body, parts);
-    if chunks.len() == 1 {
-        let (start, stop, line) = chunks[0];
-        return Ok(vec![parse(Records::chunk(&bytes[start..stop], line, encoding))?]);
-    }
+    let records = |&(start, stop, line): &(usize, usize, u64)| Records::chunk(source.part(start, stop), line);
+    let Some((first, rest)) = chunks.split_first() else {
+        return Ok(Parsed::default());
+    };
+    // The first chunk's sink makes room for every row of the file.
+    let head = records(first);
+    let capacity = match rest.first() {
+        Some(&(_, _, next_line)) => {
+            let (lines, length) = (next_line - first.2, (first.1 - first.0).max(1));
+            let estimate = lines as f64 * (bytes.len() - body.offset) as f64 / length as f64;
+            (estimate * 1.02) as usize + 16
+        }
+        None => head.lines_hint(),
+    };
+    let mut sink = Sink::new(capacity);
     let parse = &parse;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|&(start, stop, line)| scope.spawn(move || parse(Records::chunk(&bytes[start..stop], line, encoding))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(FileError::Other("the file could not be read".into())))
-            })
-            .collect()
-    })
-}
-
-/// Joins chunk results in file order, then turns every later row for an already-seen URN into a
-/// row error naming the first line.
-pub fn merge<T>(chunks: Vec<Parsed<T>>, key: impl Fn(&T) -> (crate::ids::Urn, u64), urn_column: &str) -> Parsed<T> {
-    let total: usize = chunks.iter().map(|c| c.rows.len()).sum();
-    let mut first_seen: HashMap<crate::ids::Urn, u64> = HashMap::with_capacity(total);
+    let mut seen = UrnSet::default();
     let mut duplicates = Vec::new();
     let mut keep = |row: &T| {
         let (urn, line) = key(row);
-        match first_seen.get(&urn) {
-            Some(first) => {
-                duplicates.push(RowError {
-                    line,
-                    column: urn_column.to_string(),
-                    value: urn.to_string(),
-                    rule: format!("duplicate URN: already on line {first}"),
+        let fresh = seen.insert(urn);
+        if !fresh {
+            duplicates.push((urn, line));
+        }
+        fresh
+    };
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = rest
+            .iter()
+            .map(|chunk| {
+                let records = records(chunk);
+                let (to_join, batches) = channel();
+                let (spare, spares) = channel();
+                let handle = scope.spawn(move || {
+                    let mut sink = Sink {
+                        parsed: Parsed::default(),
+                        batches: Some((to_join, spares)),
+                    };
+                    let outcome = parse(records, &mut sink);
+                    sink.hand_over();
+                    outcome.map(|()| sink.parsed)
                 });
-                false
+                (handle, batches, spare)
+            })
+            .collect();
+        parse(head, &mut sink)?;
+        let out = &mut sink.parsed;
+        out.rows.retain(&mut keep);
+        for (handle, batches, spare) in workers {
+            for mut batch in batches {
+                out.rows.extend(batch.drain(..).filter(&mut keep));
+                let _ = spare.send(batch);
             }
-            None => {
-                first_seen.insert(urn, line);
-                true
+            let done = handle
+                .join()
+                .unwrap_or_else(|_| Err(FileError::Other("the file could not be read".into())))?;
+            out.rows_read += done.rows_read;
+            out.errors.extend(done.errors);
+            out.skipped.extend(done.skipped);
+        }
+        Ok::<(), FileError>(())
+    })?;
+    let mut out = sink.parsed;
+    // Each duplicate names the line of the row that was kept for its URN (one pass over the rows).
+    let mut first_lines: HashMap<crate::ids::Urn, u64> = duplicates.iter().map(|&(urn, _)| (urn, 0)).collect();
+    if !first_lines.is_empty() {
+        for (urn, line) in out.rows.iter().map(&key) {
+            if let Some(first) = first_lines.get_mut(&urn) {
+                *first = line;
             }
         }
-    };
-    let mut chunks = chunks.into_iter();
-    // The first chunk's rows stay where they are; later chunks' rows are appended.
-    let mut out = chunks.next().unwrap_or_default();
-    out.rows.retain(&mut keep);
-    out.rows.reserve(total - out.rows.len());
-    for chunk in chunks {
-        out.rows_read += chunk.rows_read;
-        out.errors.extend(chunk.errors);
-        out.skipped.extend(chunk.skipped);
-        out.rows.extend(chunk.rows.into_iter().filter(&mut keep));
     }
-    out.errors.extend(duplicates);
+    for (urn, line) in duplicates {
+        let first = first_lines.get(&urn).copied().unwrap_or_default();
+        out.errors.push(RowError {
+            line,
+            column: urn_column.to_string(),
+            value: urn.to_string(),
+            rule: format!("duplicate URN, first on line {first}"),
+        });
+    }
     out.errors.sort_by_key(|e| e.line);
-    out
+    Ok(out)
+}
+
+/// A set of URNs as one bit per possible number (URNs are six digits: 112 KiB).
+#[derive(Debug, Default)]
+pub struct UrnSet {
+    words: Vec<u64>,
+}
+
+impl UrnSet {
+    /// Adds `urn`; false when it was already there.
+    pub fn insert(&mut self, urn: crate::ids::Urn) -> bool {
+        let n = urn.get() as usize;
+        let (word, bit) = (n / 64, 1u64 << (n % 64));
+        if word >= self.words.len() {
+            self.words.resize((word + 1).max(1_000_000 / 64 + 1), 0);
+        }
+        let fresh = self.words[word] & bit == 0;
+        self.words[word] |= bit;
+        fresh
+    }
 }
 
 /// How many threads an import may use: the machine's cores, at most 8.
 pub fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
-}
-
-fn csv_error(bytes: &[u8], e: &csv::Error) -> FileError {
-    let line = e
-        .position()
-        .map(|p| line_of_offset(bytes, usize::try_from(p.byte()).unwrap_or(usize::MAX)))
-        .unwrap_or(0);
-    FileError::Malformed {
-        line,
-        message: format!("the CSV cannot be read: {e}"),
-    }
 }
 
 /// Collects row errors for one record.
@@ -498,10 +631,12 @@ impl<'r> RowCheck<'r> {
         false
     }
 
+    #[inline]
     pub fn raw(&self, col: &Column) -> &'r str {
         self.record.get(col.index).map_or("", str::trim_ascii)
     }
     /// An optional column's value, `None` when the column or the value is absent.
+    #[inline]
     pub fn opt<'c>(&self, col: &'c Option<Column>) -> Option<&'r str> {
         col.as_ref().map(|c| self.raw(c)).filter(|v| !v.is_empty())
     }
@@ -527,6 +662,9 @@ impl<'r> RowCheck<'r> {
     pub fn count(&mut self, col: &Option<Column>) -> Option<u32> {
         let c = col.as_ref()?;
         let v = self.raw(c);
+        if let Some(n) = whole_number(v) {
+            return Some(n);
+        }
         if v.is_empty() || is_dfe_symbol(v) {
             return None;
         }
@@ -544,10 +682,24 @@ impl<'r> RowCheck<'r> {
     }
 }
 
+/// A plain whole number of up to nine digits (the common case, read without `str::parse`).
+#[inline]
+pub fn whole_number(v: &str) -> Option<u32> {
+    let b = v.as_bytes();
+    if b.is_empty() || b.len() > 9 {
+        return None;
+    }
+    b.iter().try_fold(0u32, |n, &d| {
+        let digit = d.wrapping_sub(b'0');
+        (digit < 10).then(|| n * 10 + u32::from(digit))
+    })
+}
+
 /// DfE's symbols for values that are not a number: not applicable, unavailable, suppressed, low.
 pub fn is_dfe_symbol(v: &str) -> bool {
-    let v = v.trim();
+    let v = v.trim_ascii();
     v.len() <= 3
+        && !v.starts_with(|c: char| c.is_ascii_digit())
         && ["z", "x", "c", "low", ":", "u", "na", "n/a", ".."]
             .iter()
             .any(|s| s.eq_ignore_ascii_case(v))
@@ -562,6 +714,27 @@ pub fn contains_ci(hay: &str, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_read_as_str_parse_reads_them() {
+        for v in [
+            "0",
+            "7",
+            "007",
+            "999999999",
+            "1000000000",
+            "",
+            "-1",
+            "+1",
+            "1.0",
+            "12a",
+            " 1",
+            "x",
+        ] {
+            let want = v.parse::<u32>().ok().filter(|_| v.len() <= 9 && !v.starts_with('+'));
+            assert_eq!(whole_number(v), want, "{v:?}");
+        }
+    }
 
     #[test]
     fn headers_match_whatever_the_case_and_separators() {
@@ -584,13 +757,13 @@ mod tests {
     #[test]
     fn chunks_start_at_record_boundaries_whatever_the_quotes() {
         let text = "a,b\r\n1,\"x\r\ny\"\r\n2,z\r\n3,\"p\nq\"\r\n4,w";
-        let (_, body) = read_header(text.as_bytes(), Encoding::Utf8).unwrap();
+        let (_, body) = read_header(Source::Utf8(text)).unwrap();
         assert_eq!((body.offset, body.line), (5, 2));
         for parts in 1..6 {
             let chunks = split(text.as_bytes(), body, parts);
             let mut lines = Vec::new();
             for (start, stop, line) in chunks {
-                let mut r = Records::chunk(&text.as_bytes()[start..stop], line, Encoding::Utf8);
+                let mut r = Records::chunk(Source::Utf8(text).part(start, stop), line);
                 while let Some((l, rec)) = r.next_record().unwrap() {
                     lines.push((l, rec.get(0).unwrap_or_default().to_string()));
                 }

@@ -5,10 +5,19 @@
 //!
 //! Establishments that are not schools a cluster holds (universities, colleges, Welsh schools,
 //! online providers, other types) are skipped and counted, not rejected.
+//!
+//! Decisions:
+//! - Required columns are the least that make a register entry: `URN`, `LA (code)`,
+//!   `EstablishmentName` and `EstablishmentStatus (name)`. Everything else (type, phase, dates,
+//!   pupils, FSM, grid reference, district, constituency, ward) is read when present.
+//! - Encoding: a file that is valid UTF-8 (with or without a BOM) is read as UTF-8, anything else
+//!   as Windows-1252, which is what GIAS writes. Windows-1252 text with accents or curly quotes
+//!   is valid UTF-8 only if it happens to hold pairs such as `Ã©`, which school names do not.
+//! - `LAESTAB` is `LA (code)` × 10000 + `EstablishmentNumber`.
 
 use super::csv_text::{
-    Column, Encoding, Records, RowCheck, contains_ci, is_dfe_symbol, merge, parse_chunks, read_header, resolve,
-    threads, used_columns,
+    Column, Records, RowCheck, Sink, Source, check_bytes, contains_ci, is_dfe_symbol, parse_chunks, read_header,
+    resolve, threads, used_columns,
 };
 use super::{FileError, Parsed, SchoolRecord};
 use crate::geo::Location;
@@ -86,22 +95,13 @@ const SCHOOL_GROUPS: &[&str] = &[
 /// How the file's bytes are text: UTF-8 when they are valid UTF-8 (a BOM is dropped), otherwise
 /// Windows-1252, which is what GIAS writes. Valid UTF-8 with accents is vanishingly unlikely to be
 /// meant as Windows-1252, so both kinds of file read correctly. Fields are decoded as they are read.
-pub fn encoding(bytes: &[u8]) -> Result<(&[u8], Encoding), FileError> {
-    if bytes.is_empty() {
-        return Err(FileError::Empty);
-    }
-    if let Some(offset) = memchr_nul(bytes) {
-        return Err(FileError::Binary { offset });
-    }
+pub fn encoding(bytes: &[u8]) -> Result<Source<'_>, FileError> {
+    check_bytes(bytes)?;
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     Ok(match std::str::from_utf8(body) {
-        Ok(_) => (body, Encoding::Utf8),
-        Err(_) => (bytes, Encoding::Windows1252),
+        Ok(text) => Source::Utf8(text),
+        Err(_) => Source::Windows1252(bytes),
     })
-}
-
-fn memchr_nul(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == 0)
 }
 
 /// `dd-mm-yyyy` (GIAS) or ISO `yyyy-mm-dd`.
@@ -175,14 +175,18 @@ fn area(row: &RowCheck<'_>, code: &Option<Column>, name: &Option<Column>) -> Opt
 
 /// Parses a whole file. Large files are read on several threads; the result is the same as on one.
 pub fn parse(bytes: &[u8]) -> Result<Parsed<SchoolRecord>, FileError> {
-    let (bytes, encoding) = encoding(bytes)?;
-    let (header, body) = read_header(bytes, encoding)?;
+    parse_on(bytes, threads())
+}
+
+fn parse_on(bytes: &[u8], threads: usize) -> Result<Parsed<SchoolRecord>, FileError> {
+    let source = encoding(bytes)?;
+    let (header, body) = read_header(source)?;
     let (req, opt) = resolve(&header, REQUIRED, OPTIONAL)?;
     let used = used_columns(header.names.len(), &req, &opt);
-    let chunks = parse_chunks(bytes, body, encoding, threads(), |records| {
-        parse_rows(records.only_columns(&used), &header.names, &req, &opt)
+    let key = |r: &SchoolRecord| (r.school.urn, r.line);
+    let parsed = parse_chunks(source, body, threads, key, &req[0].name, |records, sink| {
+        parse_rows(records.only_columns(&used), sink, &header.names, &req, &opt)
     })?;
-    let parsed = merge(chunks, |r: &SchoolRecord| (r.school.urn, r.line), &req[0].name);
     if parsed.rows_read == 0 {
         return Err(FileError::NoRows);
     }
@@ -191,23 +195,22 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<SchoolRecord>, FileError> {
 
 fn parse_rows(
     mut records: Records<'_>,
+    sink: &mut Sink<SchoolRecord>,
     names: &[String],
     req: &[Column],
     opt: &[Option<Column>],
-) -> Result<Parsed<SchoolRecord>, FileError> {
+) -> Result<(), FileError> {
     let (urn_c, la_c, name_c, status_c) = (&req[0], &req[1], &req[2], &req[3]);
-    let mut parsed = Parsed::default();
-    parsed.rows.reserve(records.lines_hint());
     while let Some((line, record)) = records.next_record()? {
-        parsed.rows_read += 1;
+        sink.parsed.rows_read += 1;
         let mut row = RowCheck::new(line, record);
         if !row.has_all_fields(names) {
-            parsed.errors.append(&mut row.errors);
+            sink.parsed.errors.append(&mut row.errors);
             continue;
         }
         let group = row.opt(&opt[O_GROUP]).unwrap_or_default();
         if !group.is_empty() && !SCHOOL_GROUPS.iter().any(|g| g.eq_ignore_ascii_case(group)) {
-            parsed
+            sink.parsed
                 .skipped
                 .push((line, format!("not a school a cluster holds ({group})")));
             continue;
@@ -326,7 +329,7 @@ fn parse_rows(
         let (Some(urn), Some(name), Some(la_code), Some(status), Some(phase), true) =
             (urn, name, la_code, status, phase, row.errors.is_empty())
         else {
-            parsed.errors.append(&mut row.errors);
+            sink.parsed.errors.append(&mut row.errors);
             continue;
         };
         let census = match (census_date, pupils) {
@@ -347,7 +350,7 @@ fn parse_rows(
                 .filter(|v| !is_dfe_symbol(v) && *v != "Does not apply" && *v != "None")
                 .map(str::to_string)
         };
-        parsed.rows.push(SchoolRecord {
+        sink.push(SchoolRecord {
             line,
             la_code,
             la_name: text(&opt[O_LA_NAME]).unwrap_or_else(|| format!("LA {la_code}")),
@@ -374,7 +377,7 @@ fn parse_rows(
             census,
         });
     }
-    Ok(parsed)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -428,6 +431,56 @@ mod tests {
         let bad: Vec<&str> = p.errors.iter().map(|e| e.column.as_str()).collect();
         assert_eq!(bad, vec!["EstablishmentStatus (name)", "OpenDate", "NumberOfPupils"]);
         assert!(p.errors.iter().all(|e| e.line == 4));
+    }
+
+    #[test]
+    fn a_utf8_file_with_a_bom_reads_as_utf8() {
+        let body = format!(
+            "\u{feff}{HEADER}\r\n121000,\"926\",\"Norfolk\",2000,\"St Mary’s Café School\",\"02\",\"Voluntary aided school\",\"Local authority maintained schools\",\"Open\",,\"Primary\",,,,,,,\"x\""
+        );
+        let p = parse(body.as_bytes()).unwrap();
+        assert_eq!(p.errors, vec![]);
+        assert_eq!(p.rows[0].school.name, "St Mary’s Café School");
+        // The same text in Windows-1252 reads the same.
+        let p = parse(&cp1252(body.trim_start_matches('\u{feff}'))).unwrap();
+        assert_eq!(p.rows[0].school.name, "St Mary’s Café School");
+    }
+
+    #[test]
+    fn the_same_result_on_any_number_of_threads() {
+        let mut file = format!("{HEADER}\r\n");
+        for i in 0..12_000u32 {
+            let status = ["Open", "Open, but proposed to close", "Closed", "Dormant"][(i % 4) as usize];
+            file.push_str(&format!(
+                "{},\"926\",\"Norfolk\",{},\"Ysgol Gymraeg “Bryn” {i}\r\nCafé\",\"02\",\"Community school\",\"{}\",\"{status}\",\"01-09-2012\",\"Primary\",\"19-01-2023\",{},21,\"10.0\",620000,308000,\"x\"\r\n",
+                100_000 + i % 11_000,
+                i % 10_000,
+                if i % 9 == 0 { "Universities" } else { "Local authority maintained schools" },
+                100 + i % 50,
+            ));
+        }
+        let bytes = cp1252(&file);
+        let one = parse_on(&bytes, 1).unwrap();
+        assert_eq!(one.rows_read, 12_000);
+        assert!(!one.errors.is_empty() && !one.skipped.is_empty());
+        assert_eq!(one.rows[0].school.name, "Ysgol Gymraeg “Bryn” 1\r\nCafé");
+        for threads in [2, 3, 5] {
+            assert_eq!(parse_on(&bytes, threads).unwrap(), one, "{threads} threads");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = parse(&bytes);
+        }
+
+        #[test]
+        fn never_panics_on_any_rows(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let mut file = format!("{HEADER}\r\n").into_bytes();
+            file.extend(body.iter().map(|&b| if b == 0 { b',' } else { b }));
+            let _ = parse(&file);
+        }
     }
 
     #[test]

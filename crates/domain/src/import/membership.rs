@@ -51,7 +51,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<MembershipRecord>, FileError> {
                 line,
                 column: urn_col.name.clone(),
                 value: raw_urn.to_string(),
-                rule: format!("duplicate URN: a school is in one cluster, and this one is already on line {first}"),
+                rule: format!("duplicate URN, first on line {first}: a school is in one cluster"),
             });
         }
         match (urn, cluster, role, row.errors.is_empty()) {
@@ -87,6 +87,57 @@ mod tests {
         let got: Vec<(u64, &str)> = p.errors.iter().map(|e| (e.line, e.column.as_str())).collect();
         assert_eq!(got, vec![(4, "urn"), (5, "cluster"), (6, "role"), (7, "urn")]);
         assert!(p.errors[3].rule.contains("line 2"));
+    }
+
+    #[test]
+    fn roles_blank_clusters_and_crlf_lines() {
+        // (file, expected (line, urn, cluster, role) rows, expected (line, column) errors)
+        type Row = (u64, u32, &'static str, MembershipRole);
+        type Case = (&'static str, &'static [Row], &'static [(u64, &'static str)]);
+        let cases: &[Case] = &[
+            (
+                "URN,Cluster\r\n120765,North\r\n\r\n120766, South \r\n",
+                &[
+                    (2, 120765, "North", MembershipRole::Feeder),
+                    (4, 120766, "South", MembershipRole::Feeder),
+                ],
+                &[],
+            ),
+            (
+                "cluster,notes,urn,role\n\"North, East\",\"two\nlines\",120765,host\n,,120766,core\n",
+                &[(2, 120765, "North, East", MembershipRole::Host)],
+                &[(4, "cluster")],
+            ),
+            ("urn,cluster\n120765,\"\"\n", &[], &[(2, "cluster")]),
+        ];
+        for (file, rows, errors) in cases {
+            let p = parse(file.as_bytes()).unwrap();
+            let got: Vec<Row> = p
+                .rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.line,
+                        r.urn.get(),
+                        rows.iter().find(|w| w.2 == r.cluster).map_or("?", |w| w.2),
+                        r.role,
+                    )
+                })
+                .collect();
+            assert_eq!(&got, rows, "{file:?}");
+            let got: Vec<(u64, &str)> = p.errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+            assert_eq!(&got, errors, "{file:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = parse(&bytes);
+            let mut file = b"urn,cluster,role\n".to_vec();
+            file.extend(bytes);
+            let _ = parse(&file);
+        }
     }
 
     #[test]
