@@ -6,6 +6,10 @@ use domain::import::census::{CensusOptions, parse as parse_census};
 use domain::import::gias::parse as parse_gias;
 use std::time::Instant;
 
+/// The same allocator as the `clusterwise` binary, so the figures are the product's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Times `f`; its result is freed after the clock stops, as pandas' timing frees the previous
 /// DataFrame only after its next `read_csv` returns. Returns (median, fastest) in ms and rows.
 fn time_ms<T>(runs: usize, mut f: impl FnMut() -> T, rows_of: impl Fn(&T) -> usize) -> (f64, f64, usize) {
