@@ -890,37 +890,23 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                     push(&mut lines, s.urn, &name, *amount, How::Flat).ok_or_else(|| at.overflow())?;
                 }
             }
-            Component::PerPupilRate { rate, pupils, .. } => {
-                let what: Arc<str> = pupils.label().into();
+            Component::PerPupilRate { rate, .. } | Component::FsmRate { rate, .. } => {
+                // A count per school × a rate: pupils (headcount, FTE, stages or years) or FSM pupils.
+                let (what, field): (Arc<str>, &'static str) = match c {
+                    Component::PerPupilRate { pupils, .. } => (pupils.label().into(), "FTE pupils"),
+                    _ => ("FSM pupils".into(), "FSM count"),
+                };
                 for s in &eligible {
-                    let count = pupils.count(s).ok_or_else(|| AllocationError::MissingData {
+                    let count = match c {
+                        Component::PerPupilRate { pupils, .. } => pupils.count(s),
+                        _ => s.fsm.map(Decimal::from),
+                    }
+                    .ok_or_else(|| AllocationError::MissingData {
                         stream: at.s(),
                         component: at.c(),
                         urn: s.urn,
-                        field: "FTE pupils",
+                        field,
                     })?;
-                    let exact_pence = rate.times(count).ok_or_else(|| at.overflow())?;
-                    let amount = Money::round(exact_pence, g, Rounding::Down).map_err(|_| at.overflow())?;
-                    let explanation = How::Rate {
-                        count,
-                        what: what.clone(),
-                        rate: *rate,
-                        exact: amount.to_decimal_pence() == exact_pence,
-                        granularity: g,
-                    };
-                    push(&mut lines, s.urn, &name, amount, explanation).ok_or_else(|| at.overflow())?;
-                }
-            }
-            Component::FsmRate { rate, .. } => {
-                let what: Arc<str> = "FSM pupils".into();
-                for s in &eligible {
-                    let fsm = s.fsm.ok_or_else(|| AllocationError::MissingData {
-                        stream: at.s(),
-                        component: at.c(),
-                        urn: s.urn,
-                        field: "FSM count",
-                    })?;
-                    let count = Decimal::from(fsm);
                     let exact_pence = rate.times(count).ok_or_else(|| at.overflow())?;
                     let amount = Money::round(exact_pence, g, Rounding::Down).map_err(|_| at.overflow())?;
                     let explanation = How::Rate {
