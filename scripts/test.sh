@@ -64,9 +64,10 @@ for forbidden in sqlx tokio axum hyper; do
 done
 echo "domain depends on none of sqlx, tokio, axum, hyper ($(wc -l <<<"$deps") crates in its tree)"
 
-log "browser journey (headless Chromium)"
-scripts/browser-journey.sh
-passed=$((passed + 1))
+log "browser journeys (headless Chromium)"
+journey_log="$pg_dir/journeys.log"
+scripts/browser-journey.sh 2>&1 | tee "$journey_log"
+passed=$((passed + $(awk '/^browser journeys passed: /{print $4}' "$journey_log")))
 
 log "all tests passed"
 echo "tests: $passed passed, $failed failed"
