@@ -107,6 +107,7 @@ pub fn apportion<K: Copy + Ord + Into<Recipient>>(
     if total.pence() % unit != 0 {
         return Err(ApportionError::NotWholeUnits { total });
     }
+    // Refuse negative weights; note the largest number of decimal places as written.
     let mut scale = 0u32;
     for (k, w) in weights {
         if w.0.is_sign_negative() && !w.0.is_zero() {
@@ -115,43 +116,85 @@ pub fn apportion<K: Copy + Ord + Into<Recipient>>(
                 weight: *w,
             });
         }
-        scale = scale.max(w.0.normalize().scale());
+        scale = scale.max(w.0.scale());
     }
-    if weights.len() > 1 {
+    // Keys must be distinct; callers usually pass them sorted, which a single pass confirms.
+    if weights.len() > 1 && !weights.windows(2).all(|p| p[0].0 < p[1].0) {
         let mut keys: Vec<K> = weights.iter().map(|(k, _)| *k).collect();
         keys.sort_unstable();
         if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
             return Err(ApportionError::DuplicateRecipient(w[0].into()));
         }
     }
-    let too_large = || ApportionError::TooLarge(total);
-    // Every weight as an integer count of 10^-scale.
-    let ints: Vec<u128> = weights
-        .iter()
-        .map(|(_, w)| {
-            let d = w.0.normalize();
-            let m = u128::try_from(d.mantissa()).map_err(|_| too_large())?;
-            10u128
-                .checked_pow(scale - d.scale())
-                .and_then(|f| m.checked_mul(f))
-                .ok_or_else(too_large)
-        })
-        .collect::<Result<_, _>>()?;
     let units = u128::from(total.pence().unsigned_abs() / unit.unsigned_abs());
-    let sum = ints
+    // Every weight as a whole number of 10^-scale. Scaling by the places as written keeps the
+    // ratios exact; only when that overflows are the weights normalised (trailing zeros
+    // dropped) to find a smaller common scale.
+    let parts = match largest_remainder(units, weights, scale) {
+        Some(parts) => parts,
+        None => {
+            let normalised = weights.iter().map(|(_, w)| w.0.normalize().scale()).max().unwrap_or(0);
+            largest_remainder(units, weights, normalised).ok_or(ApportionError::TooLarge(total))?
+        }
+    };
+    let parts = parts.ok_or(ApportionError::WeightsSumToZero(total))?;
+    weights
         .iter()
-        .try_fold(0u128, |a, w| a.checked_add(*w))
-        .ok_or_else(too_large)?;
+        .zip(parts)
+        .map(|((k, _), n)| {
+            i64::try_from(n)
+                .ok()
+                .and_then(|n| n.checked_mul(unit))
+                .map(|p| (*k, Money::from_pence(p)))
+                .ok_or(ApportionError::TooLarge(total))
+        })
+        .collect()
+}
+
+/// `weights` as whole numbers of 10^-`scale`, or `None` when one does not fit.
+fn scaled(w: Decimal, scale: u32) -> Option<u128> {
+    let m = u128::try_from(w.mantissa()).ok()?;
+    10u128.checked_pow(scale.checked_sub(w.scale())?)?.checked_mul(m)
+}
+
+/// The largest-remainder split of `units` by `weights` at `scale`: `None` when the arithmetic
+/// would overflow, `Some(None)` when the weights add up to zero, else each part in order.
+/// Ties between equal remainders go to the lower key.
+#[allow(clippy::option_option)]
+fn largest_remainder<K: Copy + Ord>(units: u128, weights: &[(K, Weight)], scale: u32) -> Option<Option<Vec<u128>>> {
+    // (weight, then quotient; remainder)
+    let mut parts: Vec<(u128, u128)> = Vec::with_capacity(weights.len());
+    let mut sum = 0u128;
+    let mut max = 0u128;
+    for (_, w) in weights {
+        let n = scaled(w.0, scale)?;
+        sum = sum.checked_add(n)?;
+        max = max.max(n);
+        parts.push((n, 0));
+    }
     if sum == 0 {
-        return Err(ApportionError::WeightsSumToZero(total));
+        return Some(None);
     }
-    let mut parts: Vec<(u128, u128)> = Vec::with_capacity(ints.len());
-    for w in &ints {
-        let exact = units.checked_mul(*w).ok_or_else(too_large)?;
-        parts.push((exact / sum, exact % sum));
+    let largest_product = units.checked_mul(max)?;
+    let mut given = 0u128;
+    if largest_product <= u128::from(u64::MAX) && sum <= u128::from(u64::MAX) {
+        // Everything fits in 64 bits: the common case, and far cheaper to divide.
+        #[allow(clippy::cast_possible_truncation)]
+        let (units64, sum64) = (units as u64, sum as u64);
+        for p in &mut parts {
+            #[allow(clippy::cast_possible_truncation)]
+            let exact = units64 * (p.0 as u64);
+            *p = (u128::from(exact / sum64), u128::from(exact % sum64));
+            given += p.0;
+        }
+    } else {
+        for p in &mut parts {
+            let exact = units * p.0;
+            *p = (exact / sum, exact % sum);
+            given += p.0;
+        }
     }
-    let given: u128 = parts.iter().map(|p| p.0).sum();
-    let leftover = usize::try_from(units - given).map_err(|_| too_large())?;
+    let leftover = usize::try_from(units - given).ok()?;
     if leftover > 0 {
         let mut order: Vec<usize> = (0..parts.len()).collect();
         order.sort_unstable_by(|&a, &b| parts[b].1.cmp(&parts[a].1).then(weights[a].0.cmp(&weights[b].0)));
@@ -159,17 +202,7 @@ pub fn apportion<K: Copy + Ord + Into<Recipient>>(
             parts[i].0 += 1;
         }
     }
-    weights
-        .iter()
-        .zip(parts)
-        .map(|((k, _), (n, _))| {
-            i64::try_from(n)
-                .ok()
-                .and_then(|n| n.checked_mul(unit))
-                .map(|p| (*k, Money::from_pence(p)))
-                .ok_or_else(too_large)
-        })
-        .collect()
+    Some(Some(parts.into_iter().map(|p| p.0).collect()))
 }
 
 #[cfg(test)]
@@ -269,7 +302,72 @@ mod tests {
         );
     }
 
+    /// The split as first written (normalised weights, 128-bit arithmetic throughout), kept to
+    /// check the faster one gives exactly the same parts.
+    fn reference(total: Money, weights: &[(Urn, Weight)], granularity: Granularity) -> Option<Vec<i64>> {
+        let unit = granularity.pence();
+        let scale = weights.iter().map(|(_, w)| w.0.normalize().scale()).max()?;
+        let ints: Vec<u128> = weights
+            .iter()
+            .map(|(_, w)| {
+                let d = w.0.normalize();
+                10u128.pow(scale - d.scale()) * u128::try_from(d.mantissa()).unwrap()
+            })
+            .collect();
+        let units = u128::try_from(total.pence() / unit).unwrap();
+        let sum: u128 = ints.iter().sum();
+        let mut parts: Vec<(u128, u128)> = ints.iter().map(|w| (units * w / sum, units * w % sum)).collect();
+        let leftover = usize::try_from(units - parts.iter().map(|p| p.0).sum::<u128>()).unwrap();
+        let mut order: Vec<usize> = (0..parts.len()).collect();
+        order.sort_by(|&a, &b| parts[b].1.cmp(&parts[a].1).then(weights[a].0.cmp(&weights[b].0)));
+        for &i in order.iter().take(leftover) {
+            parts[i].0 += 1;
+        }
+        Some(parts.iter().map(|p| i64::try_from(p.0).unwrap() * unit).collect())
+    }
+
+    #[test]
+    fn trailing_zeros_and_huge_weights_split_as_before() {
+        // 1.000000000000 : 2 is 1 : 2 whatever the places written.
+        let d = |s: &str| Weight::new(s.parse().unwrap());
+        let ws = [(urn(1), d("1.000000000000")), (urn(2), d("2"))];
+        let parts = apportion(Money::from_pence(300), &ws, Granularity::Penny).unwrap();
+        assert_eq!(parts.iter().map(|p| p.1.pence()).collect::<Vec<_>>(), vec![100, 200]);
+        // Weights too large for 64 bits still split exactly (the 128-bit path).
+        let big = [(urn(1), d("79228162514264337593543950")), (urn(2), d("1"))];
+        let parts = apportion(Money::from_pence(1_000_000), &big, Granularity::Penny).unwrap();
+        assert_eq!(parts.iter().map(|p| p.1.pence()).sum::<i64>(), 1_000_000);
+        // Unsorted keys are still checked for duplicates.
+        assert_eq!(
+            apportion(
+                Money::from_pence(10),
+                &[(urn(2), w(1)), (urn(1), w(1)), (urn(2), w(3))],
+                Granularity::Penny
+            ),
+            Err(ApportionError::DuplicateRecipient(urn(2).into()))
+        );
+    }
+
     proptest! {
+        #[test]
+        fn the_fast_split_equals_the_reference(
+            total in 0i64..10_000_000_000,
+            weights in proptest::collection::vec((0u64..10_000_000, 0u32..13), 1..40),
+            pounds in any::<bool>(),
+        ) {
+            prop_assume!(weights.iter().any(|w| w.0 > 0));
+            let g = if pounds { Granularity::Pound } else { Granularity::Penny };
+            let total = Money::from_pence(total - total % g.pence());
+            let ws: Vec<(Urn, Weight)> = weights
+                .iter()
+                .enumerate()
+                .map(|(i, (x, sc))| (urn(i as u32 * 7 % 41), Weight::new(Decimal::new(*x as i64, *sc))))
+                .collect();
+            prop_assume!({ let mut k: Vec<Urn> = ws.iter().map(|w| w.0).collect(); k.sort(); k.dedup(); k.len() == ws.len() });
+            let fast: Vec<i64> = apportion(total, &ws, g).unwrap().iter().map(|p| p.1.pence()).collect();
+            prop_assert_eq!(Some(fast), reference(total, &ws, g));
+        }
+
         #[test]
         fn parts_always_reconcile_and_respect_the_weights(
             total in 0i64..10_000_000_000,
