@@ -12,10 +12,12 @@ pub enum UserRole {
     Governor,
     StrandStaff,
     Evaluator,
+    /// The data protection officer: subject access, the pupil-data audit log, retention.
+    DataProtectionOfficer,
 }
 
 impl UserRole {
-    pub const ALL: [UserRole; 7] = [
+    pub const ALL: [UserRole; 8] = [
         UserRole::AuthorityOfficer,
         UserRole::Adviser,
         UserRole::ClusterClerk,
@@ -23,6 +25,7 @@ impl UserRole {
         UserRole::Governor,
         UserRole::StrandStaff,
         UserRole::Evaluator,
+        UserRole::DataProtectionOfficer,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -33,6 +36,7 @@ impl UserRole {
             UserRole::Governor => "governor",
             UserRole::StrandStaff => "strand_staff",
             UserRole::Evaluator => "evaluator",
+            UserRole::DataProtectionOfficer => "data_protection_officer",
         }
     }
     pub fn from_code(code: &str) -> Option<Self> {
@@ -47,12 +51,15 @@ impl UserRole {
             UserRole::Governor => "Governor",
             UserRole::StrandStaff => "Strand staff",
             UserRole::Evaluator => "Evaluator",
+            UserRole::DataProtectionOfficer => "Data protection officer",
         }
     }
     /// The scope a role acts in.
     pub fn natural_scope_kind(self) -> ScopeKind {
         match self {
-            UserRole::AuthorityOfficer | UserRole::Adviser | UserRole::Evaluator => ScopeKind::Authority,
+            UserRole::AuthorityOfficer | UserRole::Adviser | UserRole::Evaluator | UserRole::DataProtectionOfficer => {
+                ScopeKind::Authority
+            }
             UserRole::ClusterClerk => ScopeKind::Cluster,
             UserRole::Headteacher | UserRole::Governor | UserRole::StrandStaff => ScopeKind::School,
         }

@@ -5,6 +5,7 @@
 //! layers own their wire formats.
 
 pub mod access;
+pub mod casework;
 pub mod cluster;
 pub mod demo_map;
 pub mod design;
@@ -15,6 +16,7 @@ pub mod ids;
 pub mod import;
 pub mod money;
 pub mod overview;
+pub mod privacy;
 pub mod school;
 
 pub use chrono::{Datelike, Days, NaiveDate, Weekday};
