@@ -403,7 +403,10 @@ fn capitalise(s: &str) -> String {
 fn phases_text(c: &ScenarioCluster) -> String {
     c.by_phase
         .iter()
-        .map(|(p, n)| format!("{n} {}", p.label().to_lowercase()))
+        .map(|(p, n)| match p {
+            domain::school::Phase::AlternativeProvision => format!("{n} alternative provision or PRU"),
+            p => format!("{n} {}", p.label().to_lowercase()),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -430,17 +433,24 @@ fn cluster_rows(clusters: &[ScenarioCluster], m: &SchemeMap, names: &HashMap<Urn
         .collect()
 }
 
+/// The objective's parts, the total last.
 fn objective_rows(o: &Objective) -> Vec<(&'static str, String)> {
     vec![
-        ("Total", whole_number(o.total)),
-        ("Travel to the hub (pupil-km)", whole_number(o.travel)),
-        ("Pupils outside their hub's district", whole_number(o.district_penalty)),
-        ("Pupils outside their hub's division", whole_number(o.division_penalty)),
-        ("Existing clusters split", whole_number(o.split_penalty)),
+        ("Travel to the hub", whole_number(o.travel)),
         (
-            "Clusters above the fewest needed",
+            "Price of pupils outside their hub's district",
+            whole_number(o.district_penalty),
+        ),
+        (
+            "Price of pupils outside their hub's division",
+            whole_number(o.division_penalty),
+        ),
+        ("Price of splitting today's clusters", whole_number(o.split_penalty)),
+        (
+            "Price of clusters above the fewest needed",
             whole_number(o.cluster_count_penalty),
         ),
+        ("Total", whole_number(o.total)),
     ]
 }
 
@@ -762,6 +772,12 @@ fn side_view(id: &'static str, side: &MapSide, fixed: &BTreeMap<String, &'static
             format!("{} and {} pupils", int(small), int(large)),
         ),
     ];
+    if side.scenario.is_none() {
+        facts.push((
+            "Parameters",
+            "Today's memberships, judged by the other map's rules".into(),
+        ));
+    }
     if let Some(s) = &side.scenario {
         facts.push((
             "Parameters",
