@@ -689,3 +689,42 @@ async fn the_demo_shows_an_illustrative_norfolk_redraw_linked_from_the_map() {
         "today's small clusters are named"
     );
 }
+
+#[tokio::test]
+async fn amalgamating_keeps_todays_clusters_whole() {
+    let app = app().await;
+    let (cookie, csrf) = sign_in(&app, "officer@norfolk.test", PASSWORD).await;
+    let mut form = scenario_form(&csrf, "Amalgamate");
+    for pair in &mut form {
+        if pair.0 == "mode" {
+            pair.1 = "amalgamate";
+        }
+    }
+    let r = send(&app, post_form("/design", Some(&cookie), &form)).await;
+    let location = r.location().to_string();
+    let page = finished(&app, &cookie, &location).await;
+    assert!(
+        page.body.contains("Amalgamate whole clusters") && page.body.contains("Map found"),
+        "{}",
+        page.body
+    );
+    let id = ScenarioId(location.trim_start_matches("/design/").parse().unwrap());
+    let record = app
+        .service
+        .store()
+        .scenario(domain::ids::AuthorityId(1), id)
+        .await
+        .unwrap()
+        .unwrap();
+    let label = |u: &str| {
+        record
+            .assignment
+            .iter()
+            .find(|(x, _)| x.to_string() == u)
+            .map(|(_, l)| l.clone())
+            .unwrap()
+    };
+    assert_eq!(label("120001"), label("120002"), "Hill cluster stays whole");
+    assert_eq!(label("120004"), label("120005"), "Vale cluster stays whole");
+    assert!(!page.body.contains("Keep existing cluster-mates together"));
+}
