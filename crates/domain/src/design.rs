@@ -28,6 +28,8 @@
 //!    kept; a start that finds no valid map is replaced by another, up to a fixed number, and
 //!    only then is the request reported as unanswered, with what the closest attempt broke.
 
+pub mod cells;
+pub mod compare;
 mod feasibility;
 mod graph;
 mod problem;

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod clock;
 pub mod demo;
+pub mod design;
 pub mod error;
 pub mod funding;
 pub mod governance;

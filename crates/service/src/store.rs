@@ -177,6 +177,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         authority: AuthorityId,
         day: NaiveDate,
     ) -> StoreResult<Vec<(Urn, ClusterId, MembershipRole)>>;
+    /// Clusters with at least one member on `day` (an old map's clusters drop out once a new
+    /// map is adopted; their pages and memberships stay in the history).
     async fn list_clusters(&self, authority: AuthorityId, day: NaiveDate) -> StoreResult<Vec<ClusterSummary>>;
     async fn cluster(
         &self,
@@ -224,4 +226,39 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// the e-mail since `since`.
     async fn record_sign_in_attempt(&self, email: &str, at: i64, success: bool) -> StoreResult<()>;
     async fn failed_sign_ins_since(&self, email: &str, since: i64) -> StoreResult<u64>;
+
+    // ---- design ----
+    /// Saves a new design scenario as running.
+    async fn create_scenario(
+        &self,
+        authority: AuthorityId,
+        scenario: &crate::design::NewScenario,
+    ) -> StoreResult<crate::design::ScenarioId>;
+    /// Saves a run's outcome (status, figures, map, findings) in one transaction; only a
+    /// running scenario can finish.
+    async fn finish_scenario(
+        &self,
+        authority: AuthorityId,
+        id: crate::design::ScenarioId,
+        outcome: &crate::design::ScenarioOutcome,
+    ) -> StoreResult<()>;
+    /// Every scenario of the authority, without its map.
+    async fn scenarios(&self, authority: AuthorityId) -> StoreResult<Vec<crate::design::ScenarioSummary>>;
+    async fn scenario(
+        &self,
+        authority: AuthorityId,
+        id: crate::design::ScenarioId,
+    ) -> StoreResult<Option<crate::design::ScenarioRecord>>;
+    /// The name of every cluster the authority has ever had.
+    async fn cluster_names(&self, authority: AuthorityId) -> StoreResult<Vec<String>>;
+    /// Adopts a finished scenario in one transaction: marks it adopted (Conflict when it is not
+    /// finished or was adopted already, or when memberships start after the effective day),
+    /// replaces memberships starting on that day, ends every other membership current on it,
+    /// creates the new clusters and starts their memberships.
+    async fn adopt_scenario(
+        &self,
+        authority: AuthorityId,
+        id: crate::design::ScenarioId,
+        adoption: &crate::design::NewAdoption,
+    ) -> StoreResult<WriteCounts>;
 }

@@ -222,9 +222,12 @@ pub(crate) async fn list_clusters(
     authority: AuthorityId,
     day: NaiveDate,
 ) -> StoreResult<Vec<ClusterSummary>> {
+    // A cluster with no member on the day (an old map's, after a new one was adopted) is not
+    // listed; its page and its memberships stay in the history.
     Ok(load(store, authority, None, day)
         .await?
         .into_iter()
+        .filter(|(_, members)| !members.is_empty())
         .map(|(c, members)| summarise(c, &members))
         .collect())
 }

@@ -8,6 +8,7 @@
 
 mod areas;
 mod clusters;
+mod design;
 mod governance;
 mod migrate;
 mod rows;
@@ -279,6 +280,44 @@ impl Store for SqlStore {
     }
     async fn failed_sign_ins_since(&self, email: &str, since: i64) -> StoreResult<u64> {
         users::failed_sign_ins_since(self, email, since).await
+    }
+
+    // ---- design ----
+    async fn create_scenario(
+        &self,
+        authority: AuthorityId,
+        scenario: &service::design::NewScenario,
+    ) -> StoreResult<service::design::ScenarioId> {
+        design::create_scenario(self, authority, scenario).await
+    }
+    async fn finish_scenario(
+        &self,
+        authority: AuthorityId,
+        id: service::design::ScenarioId,
+        outcome: &service::design::ScenarioOutcome,
+    ) -> StoreResult<()> {
+        design::finish_scenario(self, authority, id, outcome).await
+    }
+    async fn scenarios(&self, authority: AuthorityId) -> StoreResult<Vec<service::design::ScenarioSummary>> {
+        design::scenarios(self, authority).await
+    }
+    async fn scenario(
+        &self,
+        authority: AuthorityId,
+        id: service::design::ScenarioId,
+    ) -> StoreResult<Option<service::design::ScenarioRecord>> {
+        design::scenario(self, authority, id).await
+    }
+    async fn cluster_names(&self, authority: AuthorityId) -> StoreResult<Vec<String>> {
+        design::cluster_names(self, authority).await
+    }
+    async fn adopt_scenario(
+        &self,
+        authority: AuthorityId,
+        id: service::design::ScenarioId,
+        adoption: &service::design::NewAdoption,
+    ) -> StoreResult<WriteCounts> {
+        design::adopt_scenario(self, authority, id, adoption).await
     }
 }
 

@@ -763,3 +763,223 @@ contract!(
         );
     }
 );
+
+// ---- design ----
+
+fn scenario_params(name: &str) -> service::design::ScenarioParameters {
+    service::design::ScenarioParameters {
+        name: name.into(),
+        mode: domain::design::Mode::Redraw,
+        min_pupils: 100,
+        max_pupils: 2_000,
+        min_clusters: 1,
+        max_clusters: 3,
+        districts: domain::design::DistrictRule::Soft,
+        seed: 7,
+        time_limit_s: 5,
+        max_iterations: Some(10_000),
+        excluded_phases: vec![Phase::Special],
+        excluded_urns: vec![urn(120004)],
+    }
+}
+
+fn new_scenario(name: &str) -> service::design::NewScenario {
+    service::design::NewScenario {
+        params: scenario_params(name),
+        illustrative: false,
+        ran_by: None,
+        ran_by_name: "Pat Officer".into(),
+        started_at: 1_700_000_000,
+        schools: 3,
+        pupils: 1_290,
+    }
+}
+
+fn done_outcome() -> service::design::ScenarioOutcome {
+    use service::design::{Finding, FindingKind, RunFigures, ScenarioCluster, ScenarioOutcome, ScenarioStatus};
+    ScenarioOutcome {
+        status: ScenarioStatus::Done,
+        finished_at: 1_700_000_002,
+        run: RunFigures {
+            iterations: 10_000,
+            stop: "iteration_budget".into(),
+            elapsed_ms: 1_234,
+            objective: Some(domain::design::Objective {
+                total: 1_234.567,
+                travel: 1_000.5,
+                district_penalty: 234.067,
+                division_penalty: 0.0,
+                split_penalty: 0.0,
+                cluster_count_penalty: 0.0,
+            }),
+        },
+        clusters: vec![ScenarioCluster {
+            label: "C01".into(),
+            name: "Beta High School cluster".into(),
+            hub: Some(urn(120002)),
+            pupils: 1_290,
+            schools: 3,
+            by_phase: vec![(Phase::Primary, 2), (Phase::Secondary, 1)],
+            fsm_pct: Some(Tenths(139)),
+            districts: vec!["Breckland".into(), "Norwich".into()],
+            longest_m: 2_001,
+            travel: 1_000.5,
+        }],
+        assignment: vec![
+            (urn(120001), "C01".into()),
+            (urn(120002), "C01".into()),
+            (urn(120003), "C01".into()),
+        ],
+        findings: vec![Finding {
+            kind: FindingKind::Breach,
+            principle: "align with district boundaries".into(),
+            detail: "Gamma 100% Infant School (120003) is in Breckland but its cluster C01's hub is in Norwich".into(),
+        }],
+    }
+}
+
+contract!(
+    design_scenarios_are_stored_whole_and_scoped,
+    |s: store::SqlStore| async move {
+        use service::design::{ScenarioId, ScenarioStatus};
+        let a = norfolk(&s).await;
+        let b = s.create_authority(la("935"), "Suffolk").await.unwrap().id;
+        s.save_school_import(a, &sample()).await.unwrap();
+        let id = s.create_scenario(a, &new_scenario("First try")).await.unwrap();
+        let listed = s.scenarios(a).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].status, ScenarioStatus::Running);
+        assert_eq!(listed[0].params, scenario_params("First try"));
+        assert_eq!((listed[0].clusters, listed[0].objective), (0, None));
+        // Another authority sees nothing and cannot finish it.
+        assert!(s.scenarios(b).await.unwrap().is_empty());
+        assert!(s.scenario(b, id).await.unwrap().is_none());
+        assert!(matches!(
+            s.finish_scenario(b, id, &done_outcome()).await,
+            Err(StoreError::Conflict(_))
+        ));
+
+        s.finish_scenario(a, id, &done_outcome()).await.unwrap();
+        let record = s.scenario(a, id).await.unwrap().unwrap();
+        let want = done_outcome();
+        assert_eq!(record.summary.status, ScenarioStatus::Done);
+        assert_eq!(record.summary.clusters, 1);
+        assert_eq!(record.summary.objective, Some(1_234.567));
+        assert_eq!(record.summary.finished_at, Some(1_700_000_002));
+        assert_eq!(record.run, Some(want.run.clone()));
+        assert_eq!(record.clusters, want.clusters);
+        assert_eq!(record.assignment, want.assignment);
+        assert_eq!(record.findings, want.findings);
+        // A finished run cannot finish again; a missing scenario is absent.
+        assert!(matches!(
+            s.finish_scenario(a, id, &done_outcome()).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(s.scenario(a, ScenarioId(9_999)).await.unwrap().is_none());
+    }
+);
+
+contract!(
+    adopting_a_scenario_dates_the_new_map_and_keeps_the_old,
+    |s: store::SqlStore| async move {
+        use service::design::{Adoption, NewAdoption, ScenarioOutcome, ScenarioStatus};
+        let a = norfolk(&s).await;
+        s.save_school_import(a, &sample()).await.unwrap();
+        let old = vec![
+            member(120002, "Norwich", MembershipRole::Host),
+            member(120001, "Norwich", MembershipRole::Feeder),
+            member(120003, "Breckland", MembershipRole::Feeder),
+            member(120004, "Breckland", MembershipRole::Special),
+        ];
+        s.save_memberships(a, &old, day("2023-09-01"), true).await.unwrap();
+        let id = s.create_scenario(a, &new_scenario("Adopt me")).await.unwrap();
+        s.finish_scenario(a, id, &done_outcome()).await.unwrap();
+        let adoption = |effective: &str, name: &str| NewAdoption {
+            adoption: Adoption {
+                effective: day(effective),
+                by_name: "Pat Officer".into(),
+                at: 1_700_000_100,
+            },
+            by: None,
+            clusters: vec![(
+                name.into(),
+                vec![
+                    (urn(120002), MembershipRole::Host),
+                    (urn(120001), MembershipRole::Feeder),
+                    (urn(120003), MembershipRole::Feeder),
+                ],
+            )],
+        };
+        let unchanged = |s: store::SqlStore| async move {
+            assert!(s.scenario(a, id).await.unwrap().unwrap().summary.adoption.is_none());
+            assert_eq!(s.current_memberships(a, day("2025-01-01")).await.unwrap().len(), 4);
+        };
+        // Refused, with nothing written: a day before today's memberships began, and a cluster
+        // name already taken.
+        assert!(matches!(
+            s.adopt_scenario(a, id, &adoption("2023-08-31", "New cluster")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        unchanged(s.clone()).await;
+        assert!(matches!(
+            s.adopt_scenario(a, id, &adoption("2024-09-01", "Norwich")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        unchanged(s.clone()).await;
+
+        let counts = s
+            .adopt_scenario(a, id, &adoption("2024-09-01", "Beta High School cluster"))
+            .await
+            .unwrap();
+        assert_eq!((counts.inserted, counts.updated, counts.clusters_created), (3, 4, 1));
+        let adopted = s.scenario(a, id).await.unwrap().unwrap().summary.adoption.unwrap();
+        assert_eq!(adopted.effective, day("2024-09-01"));
+        assert_eq!(adopted.by_name, "Pat Officer");
+        // The day before: the old map. From the day: the new one, and the special school (left
+        // out of the scenario) is in no cluster.
+        let before = s.list_clusters(a, day("2024-08-31")).await.unwrap();
+        let names = |v: &[service::store::ClusterSummary]| v.iter().map(|c| c.cluster.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&before), vec!["Breckland", "Norwich"]);
+        let after = s.list_clusters(a, day("2024-09-01")).await.unwrap();
+        assert_eq!(names(&after), vec!["Beta High School cluster"]);
+        assert_eq!((after[0].schools, after[0].pupils), (3, 1_290));
+        assert!(!after[0].cluster.illustrative);
+        assert_eq!(s.current_memberships(a, day("2024-09-01")).await.unwrap().len(), 3);
+        let history = s.school(a, urn(120003)).await.unwrap().unwrap().memberships;
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[1].0.to, Some(day("2024-09-01")));
+        assert_eq!(
+            s.cluster_names(a).await.unwrap(),
+            vec!["Beta High School cluster", "Breckland", "Norwich"]
+        );
+        // Adopting on the day memberships start replaces them (they never took effect).
+        let second = s.create_scenario(a, &new_scenario("Same day")).await.unwrap();
+        s.finish_scenario(a, second, &done_outcome()).await.unwrap();
+        let counts = s
+            .adopt_scenario(a, second, &adoption("2024-09-01", "Same day cluster"))
+            .await
+            .unwrap();
+        assert_eq!((counts.inserted, counts.updated, counts.clusters_created), (3, 3, 1));
+        let after = s.list_clusters(a, day("2024-09-01")).await.unwrap();
+        assert_eq!(names(&after), vec!["Same day cluster"]);
+        assert_eq!(s.school(a, urn(120003)).await.unwrap().unwrap().memberships.len(), 2);
+        // Adopted once only; a failed scenario never.
+        assert!(matches!(
+            s.adopt_scenario(a, id, &adoption("2025-09-01", "Again")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let failed = s.create_scenario(a, &new_scenario("No map")).await.unwrap();
+        let outcome = ScenarioOutcome {
+            status: ScenarioStatus::Failed,
+            clusters: Vec::new(),
+            assignment: Vec::new(),
+            ..done_outcome()
+        };
+        s.finish_scenario(a, failed, &outcome).await.unwrap();
+        assert!(matches!(
+            s.adopt_scenario(a, failed, &adoption("2025-09-01", "Never")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(s.cluster_names(a).await.unwrap().len(), 4);
+    }
+);

@@ -8,6 +8,8 @@
 //! signed-in pages are `no-store`.
 
 mod assets;
+mod design;
+mod design_map;
 mod error;
 mod format;
 mod governance;
@@ -51,6 +53,7 @@ pub(crate) struct AppState {
     pub service: Service,
     pub config: Arc<WebConfig>,
     pub imports: import::Runs,
+    pub designs: design::Runs,
 }
 
 /// The whole application.
@@ -60,6 +63,7 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         service,
         config: Arc::new(config),
         imports: import::Runs::default(),
+        designs: design::Runs::default(),
     };
     let signed_in = Router::new()
         .route("/", get(pages::overview))
@@ -72,6 +76,11 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/governance.csv", get(governance::csv))
         .route("/import", get(import::form).post(import::upload))
         .route("/import/{run}", get(import::status))
+        // ---- design ----
+        .route("/design", get(design::list).post(design::run))
+        .route("/design/compare", get(design::compare))
+        .route("/design/{id}", get(design::scenario))
+        .route("/design/{id}/adopt", post(design::adopt))
         .route("/sign-out", post(session::sign_out))
         .route_layer(middleware::from_fn_with_state(state.clone(), session::require_session));
     Router::new()

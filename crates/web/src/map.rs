@@ -100,8 +100,18 @@ fn colours(data: &MapData) -> BTreeMap<ClusterId, &'static str> {
                 .map(|(c, _)| (*c, i64::from(p.location.easting), i64::from(p.location.northing)))
         })
         .collect();
-    let mut neighbours: BTreeMap<ClusterId, BTreeSet<ClusterId>> = BTreeMap::new();
-    for (c, _, _) in &clustered {
+    colour_groups(&clustered, &BTreeMap::new())
+}
+
+/// The colouring of [`colours`] for any grouping of points (key, easting, northing): groups
+/// with points within [`NEIGHBOUR_M`] of each other count as neighbours. Groups in `fixed` keep
+/// the palette colour given (a design comparison keeps a continuing cluster's colour).
+pub(crate) fn colour_groups<K: Ord + Copy>(
+    clustered: &[(K, i64, i64)],
+    fixed: &BTreeMap<K, &'static str>,
+) -> BTreeMap<K, &'static str> {
+    let mut neighbours: BTreeMap<K, BTreeSet<K>> = BTreeMap::new();
+    for (c, _, _) in clustered {
         neighbours.entry(*c).or_default();
     }
     for (i, (a, ax, ay)) in clustered.iter().enumerate() {
@@ -112,10 +122,20 @@ fn colours(data: &MapData) -> BTreeMap<ClusterId, &'static str> {
             }
         }
     }
-    let mut order: Vec<ClusterId> = neighbours.keys().copied().collect();
-    order.sort_by_key(|c| (std::cmp::Reverse(neighbours[c].len()), *c));
-    let mut assigned: BTreeMap<ClusterId, usize> = BTreeMap::new();
+    let mut assigned: BTreeMap<K, usize> = BTreeMap::new();
     let mut uses = [0usize; PALETTE.len()];
+    for (c, colour) in fixed {
+        if let Some(i) = PALETTE.iter().position(|p| p == colour) {
+            uses[i] += 1;
+            assigned.insert(*c, i);
+        }
+    }
+    let mut order: Vec<K> = neighbours
+        .keys()
+        .copied()
+        .filter(|c| !assigned.contains_key(c))
+        .collect();
+    order.sort_by_key(|c| (std::cmp::Reverse(neighbours[c].len()), *c));
     for c in order {
         let taken: BTreeSet<usize> = neighbours[&c].iter().filter_map(|n| assigned.get(n).copied()).collect();
         let pick = (0..PALETTE.len())
@@ -151,8 +171,19 @@ fn hubs(points: &[MapPoint]) -> BTreeMap<ClusterId, (i64, i64)> {
         .collect()
 }
 
-pub(crate) fn draw(data: &MapData) -> Drawing {
-    let extent = Extent::of(data.points.iter().map(|p| &p.location)).unwrap_or(Extent {
+/// The frame of a map on the British National Grid: one SVG unit a metre, north up (y is minus
+/// the northing), a margin, room for the scale bar underneath, and a point size to suit.
+#[derive(Debug)]
+pub(crate) struct Frame {
+    pub view_box: String,
+    /// A school's radius in drawing units.
+    pub r: i64,
+    pub scale: Scale,
+}
+
+/// Frames the given locations (a 10 km square when there are none).
+pub(crate) fn frame<'a>(locations: impl IntoIterator<Item = &'a domain::geo::Location>) -> Frame {
+    let extent = Extent::of(locations).unwrap_or(Extent {
         min_easting: 0,
         min_northing: 0,
         max_easting: 10_000,
@@ -165,6 +196,29 @@ pub(crate) fn draw(data: &MapData) -> Drawing {
     // Room under the points for the scale bar.
     let bottom = margin * 3;
     let r = (side / 180).max(150);
+    let (x0, y0) = (
+        i64::from(extent.min_easting) - margin,
+        -(i64::from(extent.max_northing) + margin),
+    );
+    let (width, height) = (w + 2 * margin, h + margin + bottom);
+    let font_size = (width / 70).max(200);
+    Frame {
+        view_box: format!("{x0} {y0} {width} {height}"),
+        r,
+        scale: Scale {
+            x: x0 + margin,
+            y: y0 + height - margin,
+            length: SCALE_M,
+            tick: font_size / 2,
+            font_size,
+            stroke: (r / 3).max(50),
+        },
+    }
+}
+
+pub(crate) fn draw(data: &MapData) -> Drawing {
+    let frame = frame(data.points.iter().map(|p| &p.location));
+    let r = frame.r;
     let colour_of = colours(data);
     let hub_of = hubs(&data.points);
     let mut counts: BTreeMap<ClusterId, usize> = BTreeMap::new();
@@ -223,11 +277,6 @@ pub(crate) fn draw(data: &MapData) -> Drawing {
             title: format!("{} (URN {}), {}: {cluster_name}{role}", p.name, p.urn, p.phase.label()),
         });
     }
-    let (x0, y0) = (
-        i64::from(extent.min_easting) - margin,
-        -(i64::from(extent.max_northing) + margin),
-    );
-    let (width, height) = (w + 2 * margin, h + margin + bottom);
     let legend = data
         .clusters
         .iter()
@@ -238,21 +287,13 @@ pub(crate) fn draw(data: &MapData) -> Drawing {
             schools: counts.get(id).copied().unwrap_or(0),
         })
         .collect();
-    let font_size = (width / 70).max(200);
     Drawing {
-        view_box: format!("{x0} {y0} {width} {height}"),
+        view_box: frame.view_box,
         points,
         spokes,
         spoke_width: (r / 4).max(40),
         outline_width: (r / 3).max(50),
-        scale: Scale {
-            x: x0 + margin,
-            y: y0 + height - margin,
-            length: SCALE_M,
-            tick: font_size / 2,
-            font_size,
-            stroke: (r / 3).max(50),
-        },
+        scale: frame.scale,
         legend,
         unclustered,
     }

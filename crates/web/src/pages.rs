@@ -42,6 +42,9 @@ pub(crate) async fn chrome(app: &AppState, session: &CurrentSession, active: &st
         ("/map", "Map"),
         ("/governance", "Governance"),
     ];
+    if service::design::may_view(session.user.role) {
+        items.push(("/design", "Design"));
+    }
     if session.user.role.may_import() {
         items.push(("/import", "Import"));
     }
@@ -743,6 +746,8 @@ struct MapPage {
     legend: Vec<map::LegendRow>,
     unclustered: usize,
     unplaced: Vec<(Urn, String)>,
+    /// The demo's illustrative design scenario, linked from the map.
+    design_demo: Option<service::design::ScenarioId>,
 }
 
 pub(crate) async fn map(
@@ -764,5 +769,6 @@ pub(crate) async fn map(
         legend: drawing.legend,
         unclustered: drawing.unclustered,
         unplaced: data.unplaced,
+        design_demo: app.service.illustrative_scenario(&session.user).await?,
     })
 }
