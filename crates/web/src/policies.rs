@@ -797,22 +797,19 @@ fn fairness_rows(scenarios: &[(ClusterAllocation, Fairness)], names: &[(Urn, Str
     ];
     for g in domain::funding::fairness::PhaseGroup::ALL {
         if scenarios.iter().any(|(_, f)| f.by_phase.iter().any(|p| p.group == g)) {
-            rows.push(row(
-                &format!("{}: share of the money (of the pupils)", g.label()),
-                &|f| {
-                    f.by_phase.iter().find(|p| p.group == g).map_or_else(
-                        || "–".into(),
-                        |p| {
-                            format!(
-                                "{} {} ({})",
-                                p.amount,
-                                percent(p.amount_percent),
-                                percent(p.pupil_percent)
-                            )
-                        },
-                    )
-                },
-            ));
+            rows.push(row(&format!("{}: share of the money", g.label()), &|f| {
+                f.by_phase.iter().find(|p| p.group == g).map_or_else(
+                    || "–".into(),
+                    |p| {
+                        format!(
+                            "{} {} ({})",
+                            p.amount,
+                            percent(p.amount_percent),
+                            percent(p.pupil_percent)
+                        )
+                    },
+                )
+            }));
         }
     }
     rows
@@ -1103,7 +1100,7 @@ pub(crate) async fn statement(
     let page = match &st {
         Some(st) => {
             facts.push(("Cluster", st.allocation.cluster_name.clone()));
-            facts.push(("Policy", st.allocation.source.label()));
+            facts.push(("Funding policy", st.allocation.source.label()));
             StatementPage {
                 urn,
                 name: s.school.name.clone(),
