@@ -63,7 +63,7 @@ fn money_of(pence: Decimal) -> String {
 
 /// A percentage to one decimal place: "14.3%".
 fn percent(d: Decimal) -> String {
-    format!("{}%", d.round_dp(1))
+    format!("{:.1}%", d.round_dp(1))
 }
 
 fn signed(m: Money) -> String {
@@ -792,7 +792,7 @@ fn fairness_rows(scenarios: &[(ClusterAllocation, Fairness)], names: &[(Urn, Str
             f.per_fsm_pupil.map_or_else(|| "–".into(), money_of)
         }),
         row("Gini of per-pupil amounts (0 is equal)", &|f| {
-            f.gini.map_or_else(|| "–".into(), |g| g.round_dp(3).to_string())
+            f.gini.map_or_else(|| "–".into(), |g| format!("{:.3}", g.round_dp(3)))
         }),
     ];
     for g in domain::funding::fairness::PhaseGroup::ALL {
@@ -802,9 +802,9 @@ fn fairness_rows(scenarios: &[(ClusterAllocation, Fairness)], names: &[(Urn, Str
                     || "–".into(),
                     |p| {
                         format!(
-                            "{} {} ({})",
-                            p.amount,
+                            "{} ({}) for {} of the pupils",
                             percent(p.amount_percent),
+                            p.amount,
                             percent(p.pupil_percent)
                         )
                     },
@@ -914,9 +914,9 @@ async fn compare_page(
                                 |p| {
                                     let p = p.round_dp(1);
                                     if p.is_sign_positive() && !p.is_zero() {
-                                        format!("+{p}%")
+                                        format!("+{p:.1}%")
                                     } else {
-                                        format!("{p}%").replace('-', "−")
+                                        format!("{p:.1}%").replace('-', "−")
                                     }
                                 },
                             ),
