@@ -258,4 +258,34 @@ mod tests {
         let none = fairness(&[]);
         assert_eq!((none.gini, none.per_pupil_min, none.by_phase.len()), (None, None, 0));
     }
+
+    proptest::proptest! {
+        /// The Gini coefficient lies in [0, (n − 1) ÷ n]; the phase shares add up to the total;
+        /// the mean per pupil lies between the lowest and the highest.
+        #[test]
+        fn invariants(schools in proptest::collection::vec((0u32..3, 1u32..2_000, 0u32..500, 0i64..100_000), 1..12)) {
+            let outcomes: Vec<SchoolOutcome> = schools
+                .iter()
+                .enumerate()
+                .map(|(i, (g, pupils, fsm, pence))| SchoolOutcome {
+                    urn: Urn::from_u32(100_000 + u32::try_from(i).unwrap()).unwrap(),
+                    phase: PhaseGroup::ALL[*g as usize],
+                    pupils: *pupils,
+                    fsm: Some(*fsm.min(pupils)),
+                    amount: Money::from_pence(*pence),
+                })
+                .collect();
+            let f = fairness(&outcomes);
+            let by_phase = Money::sum(f.by_phase.iter().map(|p| &p.amount)).unwrap();
+            proptest::prop_assert_eq!(by_phase, f.total);
+            if let Some(g) = f.gini {
+                let n = Decimal::from(outcomes.len());
+                proptest::prop_assert!(g >= Decimal::ZERO);
+                proptest::prop_assert!(g <= (n - Decimal::ONE) / n + Decimal::new(1, 20), "{}", g);
+            }
+            if let (Some((_, lo)), Some((_, hi)), Some(mean)) = (f.per_pupil_min, f.per_pupil_max, f.per_pupil_mean) {
+                proptest::prop_assert!(lo <= mean + Decimal::new(1, 20) && mean <= hi + Decimal::new(1, 20));
+            }
+        }
+    }
 }
