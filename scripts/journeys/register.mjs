@@ -35,7 +35,7 @@ await journey('register', async (j) => {
   await j.shot(page, 'school', ['URN', 'LAESTAB', 'Pupils on roll by census', 'Host (fund-holder)', 'easting']);
 
   await Promise.all([page.waitForNavigation(), page.locator('main a[href^="/clusters/"]').first().click()]);
-  await j.shot(page, 'cluster', ['Members', 'Total', 'This cluster map is illustrative', 'Admin funding (worked example)', 'per pupil (46 %)']);
+  await j.shot(page, 'cluster', ['Members', 'Total', 'This cluster map is illustrative', 'Funding', 'Budget by stream and phase', 'Cluster admin']);
 
   await page.click('a.govuk-service-navigation__link:has-text("Map")');
   await j.shot(page, 'map', ['Map of schools by cluster', 'Clusters on the map', '10 km']);

@@ -6,6 +6,7 @@
 
 pub mod apportion;
 pub mod engine;
+pub mod fairness;
 pub mod need;
 pub mod policy;
 pub mod school;

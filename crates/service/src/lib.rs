@@ -10,6 +10,8 @@ pub mod funding;
 pub mod governance;
 pub mod groupings;
 pub mod import;
+pub mod policies;
+pub mod policy_file;
 pub mod register;
 pub mod store;
 

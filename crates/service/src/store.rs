@@ -261,4 +261,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: crate::design::ScenarioId,
         adoption: &crate::design::NewAdoption,
     ) -> StoreResult<WriteCounts>;
+    // ---- policies ----
+    /// Saves a funding policy's text as its next version (`policy: None` starts a new policy at
+    /// version 1) and renames the policy to `name`. One transaction; a name another policy of
+    /// the authority holds is a conflict; another authority's policy is not found.
+    async fn save_policy_version(
+        &self,
+        authority: AuthorityId,
+        new: &crate::policies::NewPolicyVersion,
+    ) -> StoreResult<crate::policies::PolicyVersion>;
+    /// Every policy of the authority with all its versions (newest first), by name.
+    async fn policies(&self, authority: AuthorityId) -> StoreResult<Vec<crate::policies::StoredPolicy>>;
+    /// Marks a version as the one in force for a period (replacing the one before).
+    async fn set_policy_in_force(&self, authority: AuthorityId, mark: &crate::policies::InForce) -> StoreResult<()>;
+    /// The version in force for each period that has one, by period.
+    async fn policies_in_force(&self, authority: AuthorityId) -> StoreResult<Vec<crate::policies::InForce>>;
+    /// Saves (or replaces) a cluster's narrative for a term.
+    async fn save_narrative(&self, authority: AuthorityId, narrative: &crate::policies::Narrative) -> StoreResult<()>;
+    /// A cluster's narratives, newest term first.
+    async fn narratives(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<Vec<crate::policies::Narrative>>;
 }

@@ -11,6 +11,7 @@ mod clusters;
 mod design;
 mod governance;
 mod migrate;
+mod policies;
 mod rows;
 mod schools;
 mod users;
@@ -318,6 +319,37 @@ impl Store for SqlStore {
         adoption: &service::design::NewAdoption,
     ) -> StoreResult<WriteCounts> {
         design::adopt_scenario(self, authority, id, adoption).await
+    }
+    // ---- policies ----
+    async fn save_policy_version(
+        &self,
+        authority: AuthorityId,
+        new: &service::policies::NewPolicyVersion,
+    ) -> StoreResult<service::policies::PolicyVersion> {
+        policies::save_policy_version(self, authority, new).await
+    }
+    async fn policies(&self, authority: AuthorityId) -> StoreResult<Vec<service::policies::StoredPolicy>> {
+        policies::policies(self, authority).await
+    }
+    async fn set_policy_in_force(&self, authority: AuthorityId, mark: &service::policies::InForce) -> StoreResult<()> {
+        policies::set_policy_in_force(self, authority, mark).await
+    }
+    async fn policies_in_force(&self, authority: AuthorityId) -> StoreResult<Vec<service::policies::InForce>> {
+        policies::policies_in_force(self, authority).await
+    }
+    async fn save_narrative(
+        &self,
+        authority: AuthorityId,
+        narrative: &service::policies::Narrative,
+    ) -> StoreResult<()> {
+        policies::save_narrative(self, authority, narrative).await
+    }
+    async fn narratives(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<Vec<service::policies::Narrative>> {
+        policies::narratives(self, authority, cluster).await
     }
 }
 

@@ -983,3 +983,135 @@ contract!(
         assert_eq!(s.cluster_names(a).await.unwrap().len(), 4);
     }
 );
+
+// ---- policies ----
+
+contract!(
+    policy_versions_add_never_change_and_stay_in_their_authority,
+    |s: store::SqlStore| async move {
+        use domain::funding::Period;
+        use service::policies::{InForce, NewPolicyVersion, PolicyId, PolicyVersionId};
+        let a = norfolk(&s).await;
+        let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
+        let new = |policy: Option<PolicyId>, name: &str, body: &str| NewPolicyVersion {
+            policy,
+            name: name.into(),
+            body: body.into(),
+            note: "first".into(),
+            saved_by: "Officer".into(),
+            saved_at: 1_700_000_000,
+        };
+        let v1 = s
+            .save_policy_version(a, &new(None, "Admin", "name = \"Admin\"\n"))
+            .await
+            .unwrap();
+        assert_eq!(v1.version, 1);
+        let v2 = s
+            .save_policy_version(a, &new(Some(v1.policy), "Admin 2", "name = \"Admin 2\"\n"))
+            .await
+            .unwrap();
+        assert_eq!((v2.version, v2.policy), (2, v1.policy));
+        let other = s.save_policy_version(a, &new(None, "G&T", "x")).await.unwrap();
+        // A name another policy holds is a conflict, for a new policy and for an edit.
+        assert!(matches!(
+            s.save_policy_version(a, &new(None, "G&T", "y")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            s.save_policy_version(a, &new(Some(v1.policy), "G&T", "y")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // Another authority's policy cannot be edited, and the same name is free there.
+        assert!(matches!(
+            s.save_policy_version(b, &new(Some(v1.policy), "Admin 2", "z")).await,
+            Err(StoreError::NotFound(_))
+        ));
+        s.save_policy_version(b, &new(None, "Admin 2", "theirs")).await.unwrap();
+
+        let list = s.policies(a).await.unwrap();
+        assert_eq!(
+            list.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["Admin 2", "G&T"]
+        );
+        assert_eq!(
+            list[0].versions,
+            vec![v2.clone(), v1.clone()],
+            "newest first, the old kept"
+        );
+        assert_eq!(list[1].versions, vec![other.clone()]);
+        assert_eq!(s.policies(b).await.unwrap().len(), 1);
+
+        let mark = |version: PolicyVersionId, period| InForce {
+            period,
+            version,
+            marked_by: "Officer".into(),
+            marked_at: 1_700_000_100,
+        };
+        s.set_policy_in_force(a, &mark(v1.id, Period::AcademicYear(2026)))
+            .await
+            .unwrap();
+        s.set_policy_in_force(a, &mark(v2.id, Period::AcademicYear(2026)))
+            .await
+            .unwrap();
+        s.set_policy_in_force(a, &mark(other.id, Period::FinancialYear(2026)))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.policies_in_force(a).await.unwrap(),
+            vec![
+                mark(v2.id, Period::AcademicYear(2026)),
+                mark(other.id, Period::FinancialYear(2026))
+            ],
+            "one per period, the later mark replacing the earlier"
+        );
+        assert!(matches!(
+            s.set_policy_in_force(b, &mark(v1.id, Period::AcademicYear(2026))).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(s.policies_in_force(b).await.unwrap().is_empty());
+    }
+);
+
+contract!(
+    narratives_are_one_per_cluster_and_term,
+    |s: store::SqlStore| async move {
+        use domain::governance::health::{Season, Term};
+        use service::policies::Narrative;
+        let a = norfolk(&s).await;
+        let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
+        s.save_school_import(a, &sample()).await.unwrap();
+        s.save_memberships(
+            a,
+            &[member(120001, "North", MembershipRole::Host)],
+            day("2023-09-01"),
+            false,
+        )
+        .await
+        .unwrap();
+        let cluster = s.list_clusters(a, day("2024-01-01")).await.unwrap()[0].cluster.id;
+        let n = |season, body: &str| Narrative {
+            cluster,
+            term: Term {
+                academic_year: 2026,
+                season,
+            },
+            body: body.into(),
+            written_by: "Clerk".into(),
+            written_at: 1_700_000_000,
+        };
+        s.save_narrative(a, &n(Season::Autumn, "first draft")).await.unwrap();
+        s.save_narrative(a, &n(Season::Autumn, "Reading ages rose."))
+            .await
+            .unwrap();
+        s.save_narrative(a, &n(Season::Spring, "Spring")).await.unwrap();
+        assert_eq!(
+            s.narratives(a, cluster).await.unwrap(),
+            vec![n(Season::Spring, "Spring"), n(Season::Autumn, "Reading ages rose.")]
+        );
+        assert!(matches!(
+            s.save_narrative(b, &n(Season::Autumn, "raid")).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(s.narratives(b, cluster).await.unwrap().is_empty());
+    }
+);

@@ -16,6 +16,7 @@ mod governance;
 mod import;
 mod map;
 mod pages;
+mod policies;
 mod security;
 mod session;
 
@@ -74,6 +75,22 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/map", get(pages::map))
         .route("/governance", get(governance::page))
         .route("/governance.csv", get(governance::csv))
+        // ---- policies ----
+        .route("/funding", get(policies::list))
+        .route("/funding/new", get(policies::new_form).post(policies::create))
+        .route("/funding/compare", get(policies::compare).post(policies::compare_draft))
+        .route(
+            "/funding/narrative/{cluster}",
+            get(policies::narrative_form).post(policies::narrative_save),
+        )
+        .route("/funding/{id}", get(policies::view))
+        .route("/funding/{id}/edit", get(policies::edit_form).post(policies::edit))
+        .route("/funding/{id}/in-force", post(policies::mark_in_force))
+        .route("/schools/{urn}/statement", get(policies::statement))
+        .route("/schools/{urn}/statement.csv", get(policies::statement_csv))
+        .route("/schools/{urn}/report", get(policies::report))
+        .route("/schools/{urn}/report.html", get(policies::report_file))
+        // ---- end policies ----
         .route("/import", get(import::form).post(import::upload))
         .route("/import/{run}", get(import::status))
         // ---- design ----

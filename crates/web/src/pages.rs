@@ -41,6 +41,7 @@ pub(crate) async fn chrome(app: &AppState, session: &CurrentSession, active: &st
         ("/clusters", "Clusters"),
         ("/map", "Map"),
         ("/governance", "Governance"),
+        ("/funding", "Funding"),
     ];
     if service::design::may_view(session.user.role) {
         items.push(("/design", "Design"));
@@ -634,22 +635,10 @@ pub(crate) struct MemberRow {
     since: String,
 }
 
-#[derive(Debug)]
-pub(crate) struct FundingRow {
-    urn: Urn,
-    name: String,
-    amount: String,
-    explanation: String,
-}
-
 #[derive(Template)]
 #[template(path = "cluster.html")]
 struct ClusterPage {
-    funding_policy: String,
-    funding_budget: String,
-    funding_total: String,
-    funding_reconciles: bool,
-    funding: Vec<FundingRow>,
+    funding: crate::policies::ClusterFunding,
     chrome: Chrome,
     id: ClusterId,
     name: String,
@@ -672,35 +661,8 @@ pub(crate) async fn cluster(
     let row = cluster_row(&d.summary);
     let mut chrome = chrome(&app, &session, "/clusters").await?;
     chrome.illustrative = d.summary.cluster.illustrative;
-    let names: std::collections::HashMap<Urn, String> = d
-        .members
-        .iter()
-        .map(|(s, _, _)| (s.school.urn, s.school.name.clone()))
-        .collect();
-    let (policy, allocation) = app.service.cluster_admin_allocation(&session.user, id).await?;
-    let mut funding: Vec<FundingRow> = names
-        .iter()
-        .filter(|(urn, _)| allocation.lines.iter().any(|l| l.urn == Some(**urn)))
-        .map(|(urn, name)| FundingRow {
-            urn: *urn,
-            name: name.clone(),
-            amount: allocation.school_total(*urn).to_string(),
-            explanation: allocation
-                .lines
-                .iter()
-                .filter(|l| l.urn == Some(*urn))
-                .map(|l| format!("{}: {}", l.component, l.explanation))
-                .collect::<Vec<_>>()
-                .join("; "),
-        })
-        .collect();
-    funding.sort_by(|a, b| a.name.cmp(&b.name));
-    let to_schools = domain::money::Money::sum(allocation.lines.iter().filter(|l| l.urn.is_some()).map(|l| &l.amount));
+    let funding = crate::policies::cluster_funding(&app, &session, id).await?;
     render(&ClusterPage {
-        funding_policy: policy.name.clone(),
-        funding_budget: policy.budget.to_string(),
-        funding_total: to_schools.map_or_else(|| "–".into(), |m| m.to_string()),
-        funding_reconciles: allocation.reconciles() && to_schools == Some(allocation.budget),
         funding,
         chrome,
         id,

@@ -1,0 +1,1175 @@
+//! Funding policies in the app: an authority's policies kept as numbered versions of their text
+//! (the TOML of docs/POLICY.md; an edit adds a version, the old one stays), one version in force
+//! per period, every cluster's allocation from the policy in force, scenarios compared with a
+//! fairness summary, each school's statement, and the termly report to each governing body.
+//!
+//! Who may do what: authority officers edit policies and mark one in force; everyone signed in
+//! reads policies; a cluster's allocation is read by the authority's people and the cluster's own
+//! schools and clerk; a school's statement and report by the authority's people, the clerk of the
+//! school's cluster and the school's own head, governors and staff; the clerk (or an officer)
+//! writes the cluster's termly narrative.
+
+use crate::policy_file::parse_policy;
+use crate::register::csv_field;
+use crate::{Service, ServiceError, ServiceResult};
+use domain::NaiveDate;
+use domain::access::{Scope, User, UserRole};
+use domain::cluster::MembershipRole;
+use domain::funding::fairness::{Fairness, PhaseGroup, SchoolOutcome, fairness};
+use domain::funding::{
+    Allocation, ClusterInput, FundingPolicy, Line, Period, PotAllocation, RingFence, SchoolData, allocate_policy,
+};
+use domain::governance::health::{Season, Term};
+use domain::ids::{AuthorityId, ClusterId, Urn};
+use domain::money::Money;
+use domain::school::Phase;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::fmt;
+
+/// A funding policy of an authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PolicyId(pub i64);
+
+/// One saved version of a policy's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PolicyVersionId(pub i64);
+
+impl fmt::Display for PolicyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Display for PolicyVersionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A version to save: the next of `policy`, or the first of a new policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPolicyVersion {
+    pub policy: Option<PolicyId>,
+    pub name: String,
+    pub body: String,
+    /// What changed, in the editor's words (may be empty).
+    pub note: String,
+    pub saved_by: String,
+    /// Unix seconds.
+    pub saved_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersion {
+    pub id: PolicyVersionId,
+    pub policy: PolicyId,
+    /// 1, 2, 3 … within the policy.
+    pub version: u32,
+    pub body: String,
+    pub note: String,
+    pub saved_by: String,
+    pub saved_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    pub id: PolicyId,
+    pub name: String,
+    /// Newest first; never empty.
+    pub versions: Vec<PolicyVersion>,
+}
+
+impl StoredPolicy {
+    pub fn latest(&self) -> Option<&PolicyVersion> {
+        self.versions.first()
+    }
+}
+
+/// The version in force for a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InForce {
+    pub period: Period,
+    pub version: PolicyVersionId,
+    pub marked_by: String,
+    pub marked_at: i64,
+}
+
+/// What a cluster's clerk writes for a term: what the money changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Narrative {
+    pub cluster: ClusterId,
+    pub term: Term,
+    pub body: String,
+    pub written_by: String,
+    pub written_at: i64,
+}
+
+/// "academic-2026" or "financial-2026", as stored and in URLs.
+pub fn period_code(p: Period) -> String {
+    match p {
+        Period::AcademicYear(y) => format!("academic-{y}"),
+        Period::FinancialYear(y) => format!("financial-{y}"),
+    }
+}
+
+pub fn parse_period_code(code: &str) -> Option<Period> {
+    let (kind, year) = code.split_once('-')?;
+    let year: u16 = year.parse().ok().filter(|y| (1990..=2200).contains(y))?;
+    match kind {
+        "academic" => Some(Period::AcademicYear(year)),
+        "financial" => Some(Period::FinancialYear(year)),
+        _ => None,
+    }
+}
+
+/// The academic and the financial year that contain `day`, academic first.
+pub fn periods_on(day: NaiveDate) -> [Period; 2] {
+    use domain::Datelike;
+    let (y, m) = (day.year(), day.month());
+    let y16 = |y: i32| u16::try_from(y).unwrap_or(0);
+    [
+        Period::AcademicYear(y16(if m >= 9 { y } else { y - 1 })),
+        Period::FinancialYear(y16(if m >= 4 { y } else { y - 1 })),
+    ]
+}
+
+/// "2026-autumn", as stored and in URLs.
+pub fn term_code(t: Term) -> String {
+    let season = match t.season {
+        Season::Autumn => "autumn",
+        Season::Spring => "spring",
+        Season::Summer => "summer",
+    };
+    format!("{}-{season}", t.academic_year)
+}
+
+pub fn parse_term_code(code: &str) -> Option<Term> {
+    let (year, season) = code.split_once('-')?;
+    let academic_year: i32 = year.parse().ok().filter(|y| (1990..=2200).contains(y))?;
+    let season = match season {
+        "autumn" => Season::Autumn,
+        "spring" => Season::Spring,
+        "summer" => Season::Summer,
+        _ => return None,
+    };
+    Some(Term { academic_year, season })
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for p in [Period::AcademicYear(2026), Period::FinancialYear(2025)] {
+            assert_eq!(parse_period_code(&period_code(p)), Some(p));
+        }
+        assert_eq!(parse_period_code("academic-26"), None);
+        assert_eq!(parse_period_code("calendar-2026"), None);
+        let t = Term {
+            academic_year: 2026,
+            season: Season::Spring,
+        };
+        assert_eq!(term_code(t), "2026-spring");
+        assert_eq!(parse_term_code("2026-spring"), Some(t));
+        assert_eq!(parse_term_code("2026-winter"), None);
+        let d = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(periods_on(d), [Period::AcademicYear(2026), Period::FinancialYear(2026)]);
+        let d = NaiveDate::from_ymd_opt(2027, 2, 1).unwrap();
+        assert_eq!(periods_on(d), [Period::AcademicYear(2026), Period::FinancialYear(2026)]);
+        let d = NaiveDate::from_ymd_opt(2027, 5, 1).unwrap();
+        assert_eq!(periods_on(d), [Period::AcademicYear(2026), Period::FinancialYear(2027)]);
+    }
+}
+
+// ---- Allocations from stored policies ---------------------------------------------------------
+
+/// Which policy text an allocation came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationSource {
+    pub policy_name: String,
+    /// `None` for a draft that is not saved.
+    pub policy: Option<PolicyId>,
+    pub version: Option<PolicyVersionId>,
+    pub version_number: Option<u32>,
+    /// The period the version is in force for, if it is the one in force.
+    pub in_force_for: Option<Period>,
+}
+
+impl AllocationSource {
+    /// "Norfolk cluster funding, version 2" or "… (draft, not saved)".
+    pub fn label(&self) -> String {
+        match self.version_number {
+            Some(n) => format!("{}, version {n}", self.policy_name),
+            None => format!("{} (draft, not saved)", self.policy_name),
+        }
+    }
+}
+
+/// A school as the allocation pages show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolInfo {
+    pub urn: Urn,
+    pub name: String,
+    pub phase: Phase,
+    pub role: MembershipRole,
+    pub state_funded: bool,
+    pub pupils: u32,
+    pub fsm: Option<u32>,
+}
+
+impl SchoolInfo {
+    /// Could receive money: state-funded and a funded member (the engine's own rule).
+    pub fn fundable(&self) -> bool {
+        self.state_funded && self.role.is_funded()
+    }
+}
+
+/// One stream's pots in one cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamAllocation {
+    pub name: String,
+    pub source: String,
+    pub period: Option<Period>,
+    pub pots: Vec<(RingFence, Allocation)>,
+}
+
+impl StreamAllocation {
+    pub fn budget(&self) -> Money {
+        Money::sum(self.pots.iter().map(|(_, a)| &a.budget)).unwrap_or(Money::ZERO)
+    }
+    pub fn central(&self) -> Money {
+        self.pots
+            .iter()
+            .map(|(_, a)| a.central())
+            .try_fold(Money::ZERO, Money::checked_add)
+            .unwrap_or(Money::ZERO)
+    }
+    pub fn school_total(&self, urn: Urn) -> Money {
+        self.pots
+            .iter()
+            .map(|(_, a)| a.school_total(urn))
+            .try_fold(Money::ZERO, Money::checked_add)
+            .unwrap_or(Money::ZERO)
+    }
+}
+
+/// A cluster's whole allocation under one policy: every stream and pot, every line explained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterAllocation {
+    pub cluster: ClusterId,
+    pub cluster_name: String,
+    pub source: AllocationSource,
+    pub streams: Vec<StreamAllocation>,
+    /// The cluster's current members, by name.
+    pub schools: Vec<SchoolInfo>,
+}
+
+impl ClusterAllocation {
+    fn sum(&self, f: impl Fn(&StreamAllocation) -> Money) -> Money {
+        self.streams
+            .iter()
+            .map(f)
+            .try_fold(Money::ZERO, Money::checked_add)
+            .unwrap_or(Money::ZERO)
+    }
+    pub fn budget(&self) -> Money {
+        self.sum(StreamAllocation::budget)
+    }
+    pub fn central(&self) -> Money {
+        self.sum(StreamAllocation::central)
+    }
+    pub fn school_total(&self, urn: Urn) -> Money {
+        self.sum(|s| s.school_total(urn))
+    }
+    pub fn to_schools(&self) -> Money {
+        self.sum(|s| {
+            s.pots
+                .iter()
+                .map(|(_, a)| a.allocated())
+                .try_fold(Money::ZERO, Money::checked_add)
+                .unwrap_or(Money::ZERO)
+        })
+    }
+    /// Every pot's lines add up to its budget, and the schools' and central parts to the whole.
+    pub fn reconciles(&self) -> bool {
+        self.streams.iter().all(|s| s.pots.iter().all(|(_, a)| a.reconciles()))
+            && self.to_schools().checked_add(self.central()) == Some(self.budget())
+    }
+    /// A school's lines: (stream, ring-fence, line), in policy order.
+    pub fn school_lines(&self, urn: Urn) -> Vec<(&StreamAllocation, &RingFence, &Line)> {
+        let mut out = Vec::new();
+        for s in &self.streams {
+            for (rf, a) in &s.pots {
+                for l in a.lines.iter().filter(|l| l.urn == Some(urn)) {
+                    out.push((s, rf, l));
+                }
+            }
+        }
+        out
+    }
+    /// The fairness measures across the schools that can be funded.
+    pub fn fairness(&self) -> Fairness {
+        let outcomes: Vec<SchoolOutcome> = self
+            .schools
+            .iter()
+            .filter(|s| s.fundable())
+            .map(|s| SchoolOutcome {
+                urn: s.urn,
+                phase: PhaseGroup::of(s.phase),
+                pupils: s.pupils,
+                fsm: s.fsm,
+                amount: self.school_total(s.urn),
+            })
+            .collect();
+        fairness(&outcomes)
+    }
+}
+
+/// The cluster page's view: the allocation and whose lines this person may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterAllocationView {
+    pub allocation: ClusterAllocation,
+    /// Schools whose lines are shown (all of them for the authority and the cluster's clerk; a
+    /// head's or governor's own school only).
+    pub shown: Vec<Urn>,
+}
+
+/// The same cluster under two or more policies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    pub cluster: ClusterId,
+    pub cluster_name: String,
+    pub scenarios: Vec<(ClusterAllocation, Fairness)>,
+    /// The schools that can be funded, by name.
+    pub schools: Vec<SchoolInfo>,
+}
+
+/// `b − a` in pence and as a percentage of `a` (none when `a` is nothing).
+pub fn difference(a: Money, b: Money) -> (Money, Option<Decimal>) {
+    let diff = b.checked_sub(a).unwrap_or(Money::ZERO);
+    let pct = (a.pence() != 0).then(|| diff.to_decimal_pence() * Decimal::ONE_HUNDRED / a.to_decimal_pence());
+    (diff, pct)
+}
+
+/// One school's statement: its lines in every stream under the policy in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub school: SchoolInfo,
+    pub allocation: ClusterAllocation,
+}
+
+impl Statement {
+    pub fn total(&self) -> Money {
+        self.allocation.school_total(self.school.urn)
+    }
+}
+
+/// What the host school's ledger says the school's money was spent on. The ledger is built
+/// separately; until its figures are wired in this says honestly that none are recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpendToDate {
+    NoLedgerEntries,
+}
+
+/// The termly report to a school's governing body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoverningBodyReport {
+    pub term: Term,
+    pub statement: Statement,
+    pub spend: SpendToDate,
+    pub narrative: Option<Narrative>,
+}
+
+/// A report a school can open: a term, and whether the clerk has written its narrative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportListing {
+    pub urn: Urn,
+    pub school_name: String,
+    pub term: Term,
+    pub narrative_written: bool,
+}
+
+/// Everything the allocation needs from the register, on one day.
+struct Register {
+    /// (id, name) in the store's order.
+    clusters: Vec<(ClusterId, String)>,
+    /// Members of each cluster, by URN.
+    members: Vec<Vec<(SchoolInfo, SchoolData)>>,
+}
+
+impl Register {
+    fn cluster_of(&self, urn: Urn) -> Option<usize> {
+        self.members.iter().position(|m| m.iter().any(|(s, _)| s.urn == urn))
+    }
+}
+
+/// The term's periods: its academic year, then the financial year most of it falls in.
+pub fn periods_of_term(t: Term) -> [Period; 2] {
+    let y = u16::try_from(t.academic_year).unwrap_or(0);
+    [
+        Period::AcademicYear(y),
+        Period::FinancialYear(if t.season == Season::Summer { y + 1 } else { y }),
+    ]
+}
+
+/// "2026/27 academic year" or "2026/27 financial year".
+pub fn period_label(p: Period) -> String {
+    match p {
+        Period::AcademicYear(y) => format!("{y}/{:02} academic year", (y + 1) % 100),
+        Period::FinancialYear(y) => format!("{y}/{:02} financial year", (y + 1) % 100),
+    }
+}
+
+const MAX_POLICY_BYTES: usize = 200_000;
+const MAX_NARRATIVE_CHARS: usize = 6_000;
+
+fn require_policy_editor(user: &User) -> ServiceResult<()> {
+    if user.role == UserRole::AuthorityOfficer {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!(
+            "a {} may not change funding policies: only authority officers may",
+            user.role.label().to_lowercase()
+        )))
+    }
+}
+
+fn sees_every_school_of(user: &User, cluster: ClusterId) -> bool {
+    match user.scope {
+        Scope::Authority => true,
+        Scope::Cluster(c) => c == cluster,
+        Scope::School(_) => false,
+    }
+}
+
+impl Service {
+    async fn register_for_allocation(&self, authority: AuthorityId) -> ServiceResult<Register> {
+        let today = self.clock.today();
+        let clusters = self.store.list_clusters(authority, today).await?;
+        let schools: HashMap<Urn, domain::school::SchoolWithCensus> = self
+            .store
+            .all_schools(authority)
+            .await?
+            .into_iter()
+            .map(|s| (s.school.urn, s))
+            .collect();
+        let index: HashMap<ClusterId, usize> = clusters.iter().enumerate().map(|(i, c)| (c.cluster.id, i)).collect();
+        let mut members: Vec<Vec<(SchoolInfo, SchoolData)>> = vec![Vec::new(); clusters.len()];
+        for (urn, cluster, role) in self.store.current_memberships(authority, today).await? {
+            let (Some(i), Some(s)) = (index.get(&cluster), schools.get(&urn)) else {
+                continue;
+            };
+            let c = s.census.as_ref();
+            let info = SchoolInfo {
+                urn,
+                name: s.school.name.clone(),
+                phase: s.school.phase,
+                role,
+                state_funded: s.school.is_state_funded(),
+                pupils: s.pupils(),
+                fsm: c.and_then(|c| c.fsm_count),
+            };
+            let data = SchoolData {
+                role,
+                state_funded: info.state_funded,
+                pupils_fte: c.and_then(|c| c.pupils_fte),
+                fsm: info.fsm,
+                stages: c.map_or([None; 7], |c| c.stages),
+                ..SchoolData::new(urn, s.school.phase, info.pupils)
+            };
+            members[*i].push((info, data));
+        }
+        for m in &mut members {
+            m.sort_by_key(|(s, _)| s.urn);
+        }
+        Ok(Register {
+            clusters: clusters.into_iter().map(|c| (c.cluster.id, c.cluster.name)).collect(),
+            members,
+        })
+    }
+
+    /// Runs a policy on every cluster of the register; one [`ClusterAllocation`] per cluster.
+    fn run_policy(
+        register: &Register,
+        policy: &FundingPolicy,
+        source: &AllocationSource,
+    ) -> ServiceResult<Vec<ClusterAllocation>> {
+        let inputs: Vec<ClusterInput> = register
+            .clusters
+            .iter()
+            .zip(&register.members)
+            .map(|((_, name), m)| ClusterInput {
+                name: name.clone(),
+                schools: m.iter().map(|(_, d)| d.clone()).collect(),
+            })
+            .collect();
+        let pots: Vec<PotAllocation> =
+            allocate_policy(policy, &inputs).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let mut out: Vec<ClusterAllocation> = register
+            .clusters
+            .iter()
+            .zip(&register.members)
+            .map(|((id, name), m)| {
+                let mut schools: Vec<SchoolInfo> = m.iter().map(|(s, _)| s.clone()).collect();
+                schools.sort_by(|a, b| a.name.cmp(&b.name).then(a.urn.cmp(&b.urn)));
+                ClusterAllocation {
+                    cluster: *id,
+                    cluster_name: name.clone(),
+                    source: source.clone(),
+                    streams: policy
+                        .streams
+                        .iter()
+                        .map(|s| StreamAllocation {
+                            name: s.name.clone(),
+                            source: s.source.clone(),
+                            period: s.period,
+                            pots: Vec::new(),
+                        })
+                        .collect(),
+                    schools,
+                }
+            })
+            .collect();
+        for p in pots {
+            let Some(c) = out.get_mut(p.cluster) else { continue };
+            if let Some(s) = c.streams.iter_mut().find(|s| *s.name == *p.ring_fence.stream) {
+                s.pots.push((p.ring_fence, p.allocation));
+            }
+        }
+        if let Some(bad) = out.iter().find(|c| !c.reconciles()) {
+            return Err(ServiceError::Unexpected(format!(
+                "the allocation for {} does not reconcile",
+                bad.cluster_name
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Every policy of the user's authority (everyone signed in may read them), with the
+    /// periods each version is in force for.
+    pub async fn funding_policies(&self, user: &User) -> ServiceResult<(Vec<StoredPolicy>, Vec<InForce>)> {
+        let policies = self.store.policies(user.authority).await?;
+        let in_force = self.store.policies_in_force(user.authority).await?;
+        Ok((policies, in_force))
+    }
+
+    pub async fn funding_policy(&self, user: &User, id: PolicyId) -> ServiceResult<StoredPolicy> {
+        self.store
+            .policies(user.authority)
+            .await?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| ServiceError::NotFound(format!("funding policy {id}")))
+    }
+
+    async fn version_source(
+        &self,
+        authority: AuthorityId,
+        version: PolicyVersionId,
+    ) -> ServiceResult<(PolicyVersion, AllocationSource)> {
+        let policies = self.store.policies(authority).await?;
+        let in_force = self.store.policies_in_force(authority).await?;
+        for p in policies {
+            if let Some(v) = p.versions.iter().find(|v| v.id == version) {
+                let today = periods_on(self.clock.today());
+                let in_force_for = in_force
+                    .iter()
+                    .filter(|m| m.version == version)
+                    .map(|m| m.period)
+                    .find(|period| today.contains(period));
+                let source = AllocationSource {
+                    policy_name: p.name.clone(),
+                    policy: Some(p.id),
+                    version: Some(v.id),
+                    version_number: Some(v.version),
+                    in_force_for,
+                };
+                return Ok((v.clone(), source));
+            }
+        }
+        Err(ServiceError::NotFound(format!("policy version {version}")))
+    }
+
+    /// The version in force for the first of `periods` that has one.
+    async fn in_force_for(
+        &self,
+        authority: AuthorityId,
+        periods: [Period; 2],
+    ) -> ServiceResult<Option<(PolicyVersion, AllocationSource)>> {
+        let marks = self.store.policies_in_force(authority).await?;
+        for period in periods {
+            if let Some(m) = marks.iter().find(|m| m.period == period) {
+                let (v, mut source) = self.version_source(authority, m.version).await?;
+                source.in_force_for = Some(period);
+                return Ok(Some((v, source)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Checks a policy's text: it must parse and run on every cluster of the register as it is
+    /// today. Returns the allocation of every cluster (a preview; nothing is saved).
+    pub async fn check_policy_text(&self, user: &User, text: &str) -> ServiceResult<Vec<ClusterAllocation>> {
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(ServiceError::Invalid(format!(
+                "policy: the text is {} bytes; at most {MAX_POLICY_BYTES} are accepted",
+                text.len()
+            )));
+        }
+        let policy = parse_policy(text).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        if policy.name.trim().is_empty() {
+            return Err(ServiceError::Invalid("name: the policy needs a name".into()));
+        }
+        let register = self.register_for_allocation(user.authority).await?;
+        let source = AllocationSource {
+            policy_name: policy.name.clone(),
+            policy: None,
+            version: None,
+            version_number: None,
+            in_force_for: None,
+        };
+        Self::run_policy(&register, &policy, &source)
+    }
+
+    /// Saves a policy's text as a new version (or a new policy). Only authority officers; the
+    /// text must parse and allocate on today's register, or nothing is saved.
+    pub async fn save_funding_policy(
+        &self,
+        user: &User,
+        policy: Option<PolicyId>,
+        text: &str,
+        note: &str,
+    ) -> ServiceResult<PolicyVersion> {
+        require_policy_editor(user)?;
+        if note.chars().count() > 500 {
+            return Err(ServiceError::Invalid("note: at most 500 characters".into()));
+        }
+        if let Some(id) = policy {
+            self.funding_policy(user, id).await?;
+        }
+        self.check_policy_text(user, text).await?;
+        let name = parse_policy(text)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?
+            .name
+            .trim()
+            .to_string();
+        let saved = self
+            .store
+            .save_policy_version(
+                user.authority,
+                &NewPolicyVersion {
+                    policy,
+                    name,
+                    body: text.to_string(),
+                    note: note.trim().to_string(),
+                    saved_by: user.display_name.clone(),
+                    saved_at: self.clock.now(),
+                },
+            )
+            .await?;
+        Ok(saved)
+    }
+
+    /// Marks a version as in force for a period. Only authority officers.
+    pub async fn set_funding_policy_in_force(
+        &self,
+        user: &User,
+        version: PolicyVersionId,
+        period: Period,
+    ) -> ServiceResult<()> {
+        require_policy_editor(user)?;
+        let (v, _) = self.version_source(user.authority, version).await?;
+        // A version is only put in force if it still allocates on today's register.
+        self.check_policy_text(user, &v.body).await?;
+        self.store
+            .set_policy_in_force(
+                user.authority,
+                &InForce {
+                    period,
+                    version,
+                    marked_by: user.display_name.clone(),
+                    marked_at: self.clock.now(),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn allocation_under(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        version: &PolicyVersion,
+        source: &AllocationSource,
+    ) -> ServiceResult<ClusterAllocation> {
+        let policy = parse_policy(&version.body).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let register = self.register_for_allocation(authority).await?;
+        Self::run_policy(&register, &policy, source)?
+            .into_iter()
+            .find(|c| c.cluster == cluster)
+            .ok_or_else(|| ServiceError::NotFound(format!("cluster {cluster}")))
+    }
+
+    /// A cluster's allocation under the policy in force today (`None` when no policy is in
+    /// force), with the schools whose lines this person may see.
+    pub async fn cluster_allocation(
+        &self,
+        user: &User,
+        cluster: ClusterId,
+    ) -> ServiceResult<Option<ClusterAllocationView>> {
+        self.cluster(user, cluster).await?;
+        let Some((version, source)) = self
+            .in_force_for(user.authority, periods_on(self.clock.today()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let allocation = self
+            .allocation_under(user.authority, cluster, &version, &source)
+            .await?;
+        let shown = match user.scope {
+            _ if sees_every_school_of(user, cluster) => allocation.schools.iter().map(|s| s.urn).collect(),
+            Scope::School(own) => allocation
+                .schools
+                .iter()
+                .filter(|s| s.urn == own)
+                .map(|s| s.urn)
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Some(ClusterAllocationView { allocation, shown }))
+    }
+
+    /// The same cluster under two or more saved versions, and optionally an unsaved draft, with
+    /// the fairness of each. The authority's people and the cluster's clerk.
+    pub async fn compare_policies(
+        &self,
+        user: &User,
+        cluster: ClusterId,
+        versions: &[PolicyVersionId],
+        draft: Option<&str>,
+    ) -> ServiceResult<Comparison> {
+        let detail = self.cluster(user, cluster).await?;
+        if !sees_every_school_of(user, cluster) {
+            return Err(ServiceError::Forbidden(
+                "scenarios compare every school of a cluster: the authority and the cluster's clerk may see them"
+                    .into(),
+            ));
+        }
+        let count = versions.len() + usize::from(draft.is_some());
+        if !(2..=4).contains(&count) {
+            return Err(ServiceError::Invalid(format!(
+                "compare: choose two to four policies to compare, not {count}"
+            )));
+        }
+        let mut scenarios = Vec::new();
+        for v in versions {
+            let (version, source) = self.version_source(user.authority, *v).await?;
+            let a = self
+                .allocation_under(user.authority, cluster, &version, &source)
+                .await?;
+            let f = a.fairness();
+            scenarios.push((a, f));
+        }
+        if let Some(text) = draft {
+            let a = self
+                .check_policy_text(user, text)
+                .await?
+                .into_iter()
+                .find(|c| c.cluster == cluster)
+                .ok_or_else(|| ServiceError::NotFound(format!("cluster {cluster}")))?;
+            let f = a.fairness();
+            scenarios.push((a, f));
+        }
+        let schools = scenarios
+            .first()
+            .map(|(a, _)| a.schools.iter().filter(|s| s.fundable()).cloned().collect())
+            .unwrap_or_default();
+        Ok(Comparison {
+            cluster,
+            cluster_name: detail.summary.cluster.name,
+            scenarios,
+            schools,
+        })
+    }
+
+    /// Who may read a school's statement and reports: the authority's people, the clerk of the
+    /// school's cluster, and the school's own people.
+    async fn school_access(&self, user: &User, urn: Urn) -> ServiceResult<(Register, usize)> {
+        self.school(user, urn).await?;
+        let register = self.register_for_allocation(user.authority).await?;
+        let cluster = register.cluster_of(urn);
+        let allowed = match user.scope {
+            Scope::Authority => true,
+            Scope::Cluster(c) => cluster.is_some_and(|i| register.clusters[i].0 == c),
+            Scope::School(own) => own == urn,
+        };
+        if !allowed {
+            return Err(ServiceError::Forbidden(
+                "a school's statement is for its own head, governors and staff, its cluster's clerk and the authority"
+                    .into(),
+            ));
+        }
+        let cluster = cluster.ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "school {urn} is not in a cluster today, so it has no allocation"
+            ))
+        })?;
+        Ok((register, cluster))
+    }
+
+    async fn statement_for(&self, user: &User, urn: Urn, periods: [Period; 2]) -> ServiceResult<Option<Statement>> {
+        let (register, index) = self.school_access(user, urn).await?;
+        let Some((version, source)) = self.in_force_for(user.authority, periods).await? else {
+            return Ok(None);
+        };
+        let policy = parse_policy(&version.body).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let cluster = register.clusters[index].0;
+        let allocation = Self::run_policy(&register, &policy, &source)?
+            .into_iter()
+            .find(|c| c.cluster == cluster)
+            .ok_or_else(|| ServiceError::NotFound(format!("cluster {cluster}")))?;
+        let school = allocation
+            .schools
+            .iter()
+            .find(|s| s.urn == urn)
+            .cloned()
+            .ok_or_else(|| ServiceError::NotFound(format!("school with URN {urn}")))?;
+        Ok(Some(Statement { school, allocation }))
+    }
+
+    /// A school's allocation statement under the policy in force today (`None` when none is).
+    pub async fn school_statement(&self, user: &User, urn: Urn) -> ServiceResult<Option<Statement>> {
+        self.statement_for(user, urn, periods_on(self.clock.today())).await
+    }
+
+    /// The statement as CSV: `cluster,urn,stream,phase,component,amount_pence`, the school's
+    /// lines only, formulas defused.
+    pub fn statement_csv(statement: &Statement) -> Vec<u8> {
+        let mut out = String::from("cluster,urn,stream,phase,component,amount_pence\n");
+        let urn = statement.school.urn;
+        for (s, rf, l) in statement.allocation.school_lines(urn) {
+            let fields = [
+                statement.allocation.cluster_name.clone(),
+                urn.to_string(),
+                s.name.clone(),
+                rf.phase.to_string(),
+                l.component.to_string(),
+                l.amount.pence().to_string(),
+            ];
+            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        out.into_bytes()
+    }
+
+    /// Spend against the school's allocation in a term, from the cluster's ledger. The ledger's
+    /// figures are not wired in yet, so this says that no entries are recorded.
+    pub async fn school_spend_to_date(&self, user: &User, urn: Urn, _term: Term) -> ServiceResult<SpendToDate> {
+        self.school_access(user, urn).await?;
+        Ok(SpendToDate::NoLedgerEntries)
+    }
+
+    /// The termly report to a school's governing body (`None` when no policy is in force for
+    /// the term).
+    pub async fn governing_body_report(
+        &self,
+        user: &User,
+        urn: Urn,
+        term: Term,
+    ) -> ServiceResult<Option<GoverningBodyReport>> {
+        let Some(statement) = self.statement_for(user, urn, periods_of_term(term)).await? else {
+            return Ok(None);
+        };
+        let spend = self.school_spend_to_date(user, urn, term).await?;
+        let narrative = self
+            .store
+            .narratives(user.authority, statement.allocation.cluster)
+            .await?
+            .into_iter()
+            .find(|n| n.term == term);
+        Ok(Some(GoverningBodyReport {
+            term,
+            statement,
+            spend,
+            narrative,
+        }))
+    }
+
+    /// The reports a person can open: for a school's people, their school's this term and the
+    /// two before; for a clerk, every school of the cluster; for the authority, none listed
+    /// (they open any school's from its statement).
+    pub async fn governing_body_reports(&self, user: &User) -> ServiceResult<Vec<ReportListing>> {
+        let register = self.register_for_allocation(user.authority).await?;
+        let cluster_index = match user.scope {
+            Scope::Authority => return Ok(Vec::new()),
+            Scope::Cluster(c) => register.clusters.iter().position(|(id, _)| *id == c),
+            Scope::School(urn) => register.cluster_of(urn),
+        };
+        let Some(i) = cluster_index else { return Ok(Vec::new()) };
+        let cluster = register.clusters[i].0;
+        let written: Vec<Term> = self
+            .store
+            .narratives(user.authority, cluster)
+            .await?
+            .into_iter()
+            .map(|n| n.term)
+            .collect();
+        let now = Term::of(self.clock.today());
+        let terms = [now, now.previous(), now.previous().previous()];
+        let mut out = Vec::new();
+        let mut schools: Vec<&SchoolInfo> = register.members[i]
+            .iter()
+            .map(|(s, _)| s)
+            .filter(|s| s.fundable())
+            .filter(|s| match user.scope {
+                Scope::School(own) => s.urn == own,
+                _ => true,
+            })
+            .collect();
+        schools.sort_by(|a, b| a.name.cmp(&b.name));
+        for s in schools {
+            for t in terms {
+                out.push(ReportListing {
+                    urn: s.urn,
+                    school_name: s.name.clone(),
+                    term: t,
+                    narrative_written: written.contains(&t),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A cluster's narrative for a term, if written.
+    pub async fn narrative(&self, user: &User, cluster: ClusterId, term: Term) -> ServiceResult<Option<Narrative>> {
+        self.cluster(user, cluster).await?;
+        Ok(self
+            .store
+            .narratives(user.authority, cluster)
+            .await?
+            .into_iter()
+            .find(|n| n.term == term))
+    }
+
+    /// Whether this person may write the cluster's termly narrative.
+    pub fn may_write_narrative(user: &User, cluster: ClusterId) -> bool {
+        match (user.role, user.scope) {
+            (UserRole::AuthorityOfficer, _) => true,
+            (UserRole::ClusterClerk, Scope::Cluster(c)) => c == cluster,
+            _ => false,
+        }
+    }
+
+    /// Saves what the cluster's money changed this term: the clerk of the cluster, or an
+    /// authority officer.
+    pub async fn save_narrative(&self, user: &User, cluster: ClusterId, term: Term, text: &str) -> ServiceResult<()> {
+        self.cluster(user, cluster).await?;
+        if !Self::may_write_narrative(user, cluster) {
+            return Err(ServiceError::Forbidden(
+                "only the cluster's clerk or an authority officer may write its termly report".into(),
+            ));
+        }
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ServiceError::Invalid(
+                "narrative: write what the cluster's money changed this term".into(),
+            ));
+        }
+        let chars = text.chars().count();
+        if chars > MAX_NARRATIVE_CHARS {
+            return Err(ServiceError::Invalid(format!(
+                "narrative: {chars} characters; at most {MAX_NARRATIVE_CHARS}"
+            )));
+        }
+        self.store
+            .save_narrative(
+                user.authority,
+                &Narrative {
+                    cluster,
+                    term,
+                    body: text.to_string(),
+                    written_by: user.display_name.clone(),
+                    written_at: self.clock.now(),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+// ---- The demo's policies ---------------------------------------------------------------------
+
+/// The demo's policy in force: Norfolk's admin funding (at least £2 a pupil, £2,000 floor, 54 %
+/// equal / 46 % by pupils) and an illustrative gifted-and-talented stream ring-fenced primary and
+/// secondary, each with a top-slice. `{year}` becomes the academic year, e.g. `2026-27`.
+const DEMO_POLICY: &str = r#"# Norfolk cluster funding (illustrative): the demo's policy in force.
+name = "Norfolk cluster funding (illustrative)"
+granularity = "penny"
+
+# Norfolk's cluster admin funding: at least £2 a pupil, never less than £2,000 a cluster,
+# split 54 % equally (the average flat share seen) and 46 % by pupils.
+[[stream]]
+name = "cluster admin"
+source = "Norfolk County Council (illustrative)"
+period = "academic {year}"
+phases = ["nursery", "primary", "middle_primary", "middle_secondary", "secondary", "all_through", "16_plus", "special", "alternative_provision"]
+budget = { per_pupil = "2.00", minimum = "2000.00" }
+
+[[stream.component]]
+name = "flat share"
+kind = "equal"
+share = "54"
+
+[[stream.component]]
+name = "per pupil"
+kind = "per_pupil"
+share = "46"
+
+# Gifted and talented, ring-fenced by phase: no virement between primary and secondary.
+[[stream]]
+name = "gifted and talented"
+source = "School improvement grant (illustrative)"
+period = "academic {year}"
+
+[[stream.pot]]
+phase = "primary"
+budget = { per_pupil = "3.00", minimum = "3000.00" }
+top_slice = { percent = "10", purpose = "the cluster's G&T co-ordinator" }
+
+[[stream.pot.component]]
+name = "flat share"
+kind = "equal"
+share = "40"
+
+[[stream.pot.component]]
+name = "per pupil"
+kind = "per_pupil"
+share = "60"
+
+[[stream.pot]]
+phase = "secondary"
+budget = { per_pupil = "4.00", minimum = "3000.00" }
+top_slice = { percent = "15", purpose = "masterclasses for the cluster's most able pupils" }
+
+[[stream.pot.component]]
+name = "weighted for free school meals"
+kind = "fsm_weighted"
+share = "100"
+fsm_weight = "1"
+"#;
+
+/// An alternative for comparing: the same budgets, every pot split by pupils alone.
+const DEMO_ALTERNATIVE: &str = r#"# An alternative to compare with: the same budgets, every pot split by pupils alone.
+name = "Alternative: all by pupils (illustrative)"
+granularity = "penny"
+
+[[stream]]
+name = "cluster admin"
+source = "Norfolk County Council (illustrative)"
+period = "academic {year}"
+phases = ["nursery", "primary", "middle_primary", "middle_secondary", "secondary", "all_through", "16_plus", "special", "alternative_provision"]
+budget = { per_pupil = "2.00", minimum = "2000.00" }
+
+[[stream.component]]
+name = "per pupil"
+kind = "per_pupil"
+share = "100"
+
+[[stream]]
+name = "gifted and talented"
+source = "School improvement grant (illustrative)"
+period = "academic {year}"
+
+[[stream.pot]]
+phase = "primary"
+budget = { per_pupil = "3.00", minimum = "3000.00" }
+
+[[stream.pot.component]]
+name = "per pupil"
+kind = "per_pupil"
+share = "100"
+
+[[stream.pot]]
+phase = "secondary"
+budget = { per_pupil = "4.00", minimum = "3000.00" }
+
+[[stream.pot.component]]
+name = "per pupil"
+kind = "per_pupil"
+share = "100"
+"#;
+
+impl Service {
+    /// The demo's funding: the illustrative policy in force for this academic year, an
+    /// alternative to compare with, and this term's narrative for the clerk's cluster.
+    pub(crate) async fn seed_demo_policies(
+        &self,
+        authority: AuthorityId,
+        clerk_cluster: ClusterId,
+    ) -> ServiceResult<()> {
+        let [academic, _] = periods_on(self.clock.today());
+        let Period::AcademicYear(y) = academic else {
+            return Err(ServiceError::Unexpected(
+                "periods_on returns the academic year first".into(),
+            ));
+        };
+        let year = format!("{y}-{:02}", (y + 1) % 100);
+        let now = self.clock.now();
+        let mut in_force = None;
+        for text in [DEMO_POLICY, DEMO_ALTERNATIVE] {
+            let body = text.replace("{year}", &year);
+            let name = parse_policy(&body)
+                .map_err(|e| ServiceError::Unexpected(e.to_string()))?
+                .name;
+            let saved = self
+                .store
+                .save_policy_version(
+                    authority,
+                    &NewPolicyVersion {
+                        policy: None,
+                        name,
+                        body,
+                        note: "Set up for the demo".into(),
+                        saved_by: "Demo authority officer".into(),
+                        saved_at: now,
+                    },
+                )
+                .await?;
+            in_force.get_or_insert(saved.id);
+        }
+        if let Some(version) = in_force {
+            self.store
+                .set_policy_in_force(
+                    authority,
+                    &InForce {
+                        period: academic,
+                        version,
+                        marked_by: "Demo authority officer".into(),
+                        marked_at: now,
+                    },
+                )
+                .await?;
+        }
+        let this_term = Term::of(self.clock.today());
+        self.store
+            .save_narrative(
+                authority,
+                &Narrative {
+                    cluster: clerk_cluster,
+                    term: this_term,
+                    body: "(Synthetic, for the demo.) The admin funding paid for a shared clerk, so every \
+                           committee meeting this term was minuted and the minutes reached every governing body \
+                           within ten days. The G&T co-ordinator ran two Year 6 masterclasses with the high \
+                           school; 38 pupils from six primaries took part."
+                        .into(),
+                    written_by: "Demo cluster clerk".into(),
+                    written_at: now,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+}
