@@ -80,6 +80,11 @@ pub fn access_for(user: &User, cluster: ClusterId, members: &[Urn]) -> ServiceRe
     }
 }
 
+/// Whether a role takes part in committee business at all (evaluators see aggregates only).
+pub fn may_read_committees(user: &User) -> bool {
+    !matches!(user.role, UserRole::Evaluator | UserRole::StrandStaff)
+}
+
 fn require_run(access: Access) -> ServiceResult<()> {
     if access.may_run() {
         Ok(())
@@ -163,7 +168,7 @@ impl CommitteeView {
     }
 }
 
-pub(crate) fn school_name(members: &[MemberSchool], urn: Urn) -> String {
+pub fn school_name(members: &[MemberSchool], urn: Urn) -> String {
     members
         .iter()
         .find(|m| m.urn == urn)
@@ -285,7 +290,7 @@ fn empty_register(cluster: ClusterId) -> CommitteeRegister {
 }
 
 /// A person's one-line description: "voting governor for Hill Primary School".
-pub(crate) fn person_roles(register: &CommitteeRegister, members: &[MemberSchool], person: PersonId) -> String {
+pub fn person_roles(register: &CommitteeRegister, members: &[MemberSchool], person: PersonId) -> String {
     let mut roles: Vec<String> = register
         .seats
         .iter()

@@ -13,6 +13,7 @@ mod format;
 mod governance;
 mod import;
 mod map;
+mod meetings;
 mod pages;
 mod security;
 mod session;
@@ -70,6 +71,16 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/map", get(pages::map))
         .route("/governance", get(governance::page))
         .route("/governance.csv", get(governance::csv))
+        // ---- meetings ----
+        .route("/clusters/{id}/committee", get(meetings::committee))
+        .route("/clusters/{id}/committee/{action}", post(meetings::committee_post))
+        .route(
+            "/clusters/{id}/meetings",
+            get(meetings::meetings).post(meetings::schedule),
+        )
+        .route("/meetings/{id}", get(meetings::meeting))
+        .route("/meetings/{id}/minutes", get(meetings::minutes))
+        .route("/meetings/{id}/{action}", post(meetings::meeting_post))
         .route("/import", get(import::form).post(import::upload))
         .route("/import/{run}", get(import::status))
         .route("/sign-out", post(session::sign_out))

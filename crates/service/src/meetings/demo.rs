@@ -151,7 +151,7 @@ impl Service {
         let mut schools = Vec::new();
         let mut seats = Vec::new();
         for (k, m) in members.iter().enumerate() {
-            let vacant = (i + k) % 11 == 5;
+            let vacant = i % 7 == 1 && k == 1;
             let no_substitute = k % 4 == 3;
             let p = SchoolPeople {
                 urn: m.urn,
@@ -219,11 +219,11 @@ impl Service {
         let mut previous: Option<(MeetingId, NaiveDate)> = None;
         let mut saved: Vec<(MeetingId, MeetingRecord)> = Vec::new();
         for (m, held_on) in held_days.iter().copied().enumerate() {
-            let skipped = (i % 7 == 3 && m == 1) || (i % 9 == 2 && m <= 1);
+            let skipped = (i % 11 == 3 && m == 1) || (i % 9 == 2 && m <= 1);
             if skipped {
                 continue;
             }
-            let thin = i % 8 == 6 && m == 0;
+            let thin = i % 10 == 6 && m == 0;
             let autumn = held_on.month() >= 9;
             let mut record = MeetingRecord::new(
                 cluster,
@@ -245,8 +245,8 @@ impl Service {
             // Attendance: governors mostly, a substitute standing in now and then.
             let mut voters: Vec<(Urn, PersonId)> = Vec::new();
             for (k, s) in schools.iter().enumerate() {
-                let disengaged = i.is_multiple_of(3) && k % 5 == 4;
-                let away = disengaged || (k + m + i).is_multiple_of(13) || (thin && !k.is_multiple_of(3));
+                let disengaged = i.is_multiple_of(12) && k % 5 == 4;
+                let away = disengaged || (k * 7 + m + i).is_multiple_of(17) || (thin && !k.is_multiple_of(3));
                 let stands_in = !disengaged && !thin && (k + m) % 5 == 2 && s.substitute.is_some();
                 if let Some(g) = s.governor {
                     let status = if away || stands_in {
@@ -389,14 +389,23 @@ impl Service {
             }
             // Chair and vice-chair are elected at the autumn meeting.
             if autumn && !thin && voters.len() >= 2 {
-                for (office, missing) in [(Office::Chair, i % 9 == 4), (Office::ViceChair, i % 5 == 2)] {
+                for (office, missing) in [(Office::Chair, i % 9 == 4), (Office::ViceChair, i % 8 == 2)] {
                     if missing {
                         continue;
                     }
+                    // Candidates are voting governors (not substitutes standing in).
+                    let governors: Vec<PersonId> = schools
+                        .iter()
+                        .filter_map(|s| s.governor)
+                        .filter(|g| voters.iter().any(|v| v.1 == *g))
+                        .collect();
+                    if governors.len() < 2 {
+                        continue;
+                    }
                     let (a, b) = if office == Office::Chair {
-                        (voters[0].1, voters[1].1)
+                        (governors[0], governors[1])
                     } else {
-                        (voters[1].1, voters[voters.len() - 1].1)
+                        (governors[1], governors[governors.len() - 1])
                     };
                     let candidates = if a == b { vec![a] } else { vec![a, b] };
                     let ballots: Vec<(Urn, PersonId)> = voters
@@ -471,7 +480,7 @@ impl Service {
             if !carried {
                 continue;
             }
-            let late = i % 6 == 5 && k == 0;
+            let late = i % 13 == 5 && k == 0;
             let sent = plus(approved_at, if late { 45 } else { 3 + (i % 9) as u64 });
             if sent > today {
                 continue;
