@@ -63,6 +63,10 @@ await journey('meetings', async (j) => {
   await j.clickAndWait(page, 'button:has-text("Add the action")');
   await j.clickAndWait(page, 'button:has-text("Draft the minutes from the record")');
   await j.shot(page, 'draft-minutes', ['Edit the draft', 'Present:', 'Year 7 transition project', 'Carried']);
+  const text = await page.inputValue('#minutes-text');
+  await page.fill('#minutes-text', `${text}\nThe chair thanked the host school for the room.`);
+  await j.clickAndWait(page, 'button:has-text("Save the minutes")');
+  if (!(await page.inputValue('#minutes-text')).includes('thanked the host school')) throw new Error('the edited minutes were not saved');
 
   // Sending before approval is not offered; the minutes are approved at the next meeting.
   if ((await page.locator('button:has-text("Send the minutes")').count()) > 0) throw new Error('minutes could be sent before approval');
@@ -83,7 +87,7 @@ await journey('meetings', async (j) => {
   await j.shot(page, 'distributed', ['Distributed', 'The minutes at each member governing body', 'Not yet']);
 
   await j.clickAndWait(page, 'a:has-text("Printable minutes")');
-  await j.shot(page, 'printable-minutes', ['Minutes of the', 'Present:', 'Sent to every member governing body']);
+  await j.shot(page, 'printable-minutes', ['Minutes of the', 'Present:', 'thanked the host school', 'Sent to every member governing body']);
 
   await page.goto(`${j.base}/governance`);
   await j.shot(page, 'health-updated', ['Governance of each cluster', spoken(today)]);

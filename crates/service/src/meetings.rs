@@ -297,8 +297,9 @@ pub fn person_roles(register: &CommitteeRegister, members: &[MemberSchool], pers
         .filter(|s| s.person == Some(person))
         .map(|s| {
             let kind = seat_label(s.kind);
+            let of = if s.kind == SeatKind::Headteacher { "of" } else { "for" };
             match s.school {
-                Some(u) => format!("{kind} for {}", school_name(members, u)),
+                Some(u) => format!("{kind} {of} {}", school_name(members, u)),
                 None => kind.to_string(),
             }
         })

@@ -79,7 +79,10 @@ pub fn router(service: Service, config: WebConfig) -> Router {
             get(meetings::meetings).post(meetings::schedule),
         )
         .route("/meetings/{id}", get(meetings::meeting))
-        .route("/meetings/{id}/minutes", get(meetings::minutes))
+        .route(
+            "/meetings/{id}/minutes",
+            get(meetings::minutes).post(meetings::save_minutes),
+        )
         .route("/meetings/{id}/{action}", post(meetings::meeting_post))
         .route("/import", get(import::form).post(import::upload))
         .route("/import/{run}", get(import::status))

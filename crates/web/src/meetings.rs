@@ -1229,6 +1229,16 @@ pub(crate) async fn meeting_post(
     }
 }
 
+/// `POST /meetings/{id}/minutes`: the clerk's edit of the minutes (the same path prints them).
+pub(crate) async fn save_minutes(
+    state: State<AppState>,
+    session: Extension<CurrentSession>,
+    Path(id): Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    meeting_post(state, session, Path((id, "minutes".to_string())), form).await
+}
+
 // ---- printable minutes ----
 
 #[derive(Debug)]
