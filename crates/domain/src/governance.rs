@@ -9,7 +9,9 @@ pub mod membership;
 pub mod vote;
 
 pub use constitution::{ChairRule, Constitution, ConstitutionVersion, GoverningModel, QuorumRule, in_force_on};
-pub use election::{ElectionRound, TieRule, count_round};
+pub use election::{
+    Decided, ElectionRound, ElectionStatus, RoundRecord, RoundResult, TieRule, count_round, run_election,
+};
 pub use membership::{MembershipIssue, Person, Seat, SeatKind, SeatStatus, check_membership};
 pub use vote::{Choice, Outcome, QuorumStatus, VoteError, outcome, quorum};
 

@@ -2,13 +2,11 @@
 
 use crate::register::csv_field;
 use crate::{Service, ServiceResult};
-use domain::NaiveDate;
 use domain::access::{Scope, User};
-use domain::cluster::MembershipRole;
-use domain::governance::health::{CommitteeState, Health, MeetingSummary, health};
-use domain::governance::{Committee, Constitution, ConstitutionVersion, Seat, SeatKind, SeatStatus, in_force_on};
+use domain::governance::health::{CommitteeState, Health, health};
+use domain::governance::{Committee, Constitution, in_force_on};
 use domain::ids::{AuthorityId, ClusterId, PersonId, Urn};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// One cluster's governance health.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,107 +120,10 @@ impl Service {
         Ok(out.into_bytes())
     }
 
-    /// Synthetic committees for the demo clusters: a Norfolk constitution, a voting seat per
-    /// school, and a year of meetings with a deterministic mix of the problems the health view
-    /// exists to show. Every name is synthetic.
+    /// Synthetic committees for the demo clusters, with a term of meetings recorded in full
+    /// (see `meetings::demo`). Every name is synthetic.
     pub(crate) async fn seed_demo_committees(&self, authority: AuthorityId) -> ServiceResult<u64> {
-        let today = self.clock.today();
-        let clusters = self.store.list_clusters(authority, today).await?;
-        let mut members: BTreeMap<ClusterId, Vec<(Urn, MembershipRole)>> = BTreeMap::new();
-        for (urn, cluster, role) in self.store.current_memberships(authority, today).await? {
-            members.entry(cluster).or_default().push((urn, role));
-        }
-        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
-        // A school year of termly meetings before today (the demo clock is the real one).
-        let this_year = domain::Datelike::year(&today);
-        let year = if today >= day(this_year, 9, 1) {
-            this_year
-        } else {
-            this_year - 1
-        };
-        let dates = [
-            day(year - 1, 11, 12),
-            day(year, 3, 11),
-            day(year, 6, 17),
-            day(year, 10, 14),
-        ];
-        let mut seeded = 0;
-        for (i, c) in clusters.iter().enumerate() {
-            let schools = members.get(&c.cluster.id).cloned().unwrap_or_default();
-            let mut holders = Vec::new();
-            let mut seats = Vec::new();
-            for (k, (urn, _)) in schools.iter().enumerate() {
-                let vacant = (i + k) % 11 == 5;
-                let status = if vacant {
-                    SeatStatus::Vacant
-                } else {
-                    holders.push(format!("Governor for {urn} (synthetic)"));
-                    SeatStatus::Filled(PersonId(i64::try_from(holders.len() - 1).unwrap_or(0)))
-                };
-                seats.push(Seat {
-                    kind: SeatKind::VotingGovernor,
-                    school: Some(*urn),
-                    status,
-                    term_from: Some(day(year - 2, 9, 1)),
-                    term_to: Some(day(year + 2, 8, 31)),
-                });
-            }
-            let pick =
-                |n: usize| -> Option<PersonId> { (n < holders.len()).then(|| PersonId(i64::try_from(n).unwrap_or(0))) };
-            let chair = if i % 9 == 4 { None } else { pick(0) };
-            let vice_chair = if i % 5 == 2 { None } else { pick(1) };
-            let mut meetings = Vec::new();
-            for (m, held_on) in dates.iter().enumerate() {
-                if *held_on > today || (i % 7 == 3 && m >= 2) || (i % 4 == 1 && m == 1) {
-                    continue;
-                }
-                // Most schools attend; one in five of some clusters' schools rarely does.
-                let present: Vec<Urn> = schools
-                    .iter()
-                    .enumerate()
-                    .filter(|(k, _)| !(i % 3 == 0 && k % 5 == 4 && m % 2 == 1) && (k + m + i) % 13 != 0)
-                    .map(|(_, (u, _))| *u)
-                    .collect();
-                let quorate = !(i % 8 == 6 && m == 3) && present.len() * 2 >= schools.len();
-                let late = i % 6 == 5 && m == 3;
-                let sent = if late {
-                    None
-                } else {
-                    held_on.checked_add_days(domain::Days::new(10 + (i % 10) as u64))
-                };
-                meetings.push(MeetingSummary {
-                    date: *held_on,
-                    quorate,
-                    schools_present: present,
-                    minutes_sent: schools.iter().map(|(u, _)| (*u, sent)).collect(),
-                    decisions_carried: if quorate { 2 + (i % 3) as u32 } else { 0 },
-                });
-            }
-            let committee = Committee {
-                cluster: c.cluster.id,
-                versions: vec![ConstitutionVersion {
-                    version: 1,
-                    effective_from: day(year - 2, 9, 1),
-                    constitution: Constitution::norfolk(),
-                }],
-                holders,
-                state: CommitteeState {
-                    member_schools: Vec::new(),
-                    seats,
-                    chair,
-                    vice_chair,
-                    last_review: Some(if i % 10 == 7 {
-                        day(year - 2, 7, 1)
-                    } else {
-                        day(year, 7, 8)
-                    }),
-                    meetings,
-                },
-            };
-            self.store.save_committee(authority, &committee).await?;
-            seeded += 1;
-        }
-        Ok(seeded)
+        self.seed_demo_meetings(authority).await
     }
 }
 

@@ -284,4 +284,59 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         authority: AuthorityId,
         cluster: ClusterId,
     ) -> StoreResult<Vec<crate::policies::Narrative>>;
+    // ---- meetings ----
+    /// A cluster's committee register (versions, people, seats, officers); `None` when the
+    /// cluster is not the authority's. A cluster with no committee yet has an empty register.
+    async fn committee_register(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<Option<crate::meetings::CommitteeRegister>>;
+    /// Adds people to a committee's register in one transaction; returns their ids in order.
+    async fn add_committee_people(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        people: &[crate::meetings::PersonDetails],
+    ) -> StoreResult<Vec<domain::ids::PersonId>>;
+    async fn update_committee_person(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        person: domain::ids::PersonId,
+        details: &crate::meetings::PersonDetails,
+    ) -> StoreResult<()>;
+    /// Replaces a committee's seats whole, in order.
+    async fn save_committee_seats(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        seats: &[crate::meetings::CommitteeSeat],
+    ) -> StoreResult<()>;
+    /// Replaces a committee's constitution versions and records its last governance review.
+    async fn save_constitution_versions(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        versions: &[domain::governance::ConstitutionVersion],
+        last_review: Option<NaiveDate>,
+    ) -> StoreResult<()>;
+    /// Saves a meeting whole (inserting it when it has no id) with the totals health reads, in
+    /// one transaction. A record whose revision is not the stored one is a `Conflict`.
+    async fn save_meeting(
+        &self,
+        authority: AuthorityId,
+        meeting: &crate::meetings::MeetingRecord,
+    ) -> StoreResult<domain::ids::MeetingId>;
+    async fn meeting(
+        &self,
+        authority: AuthorityId,
+        id: domain::ids::MeetingId,
+    ) -> StoreResult<Option<crate::meetings::MeetingRecord>>;
+    /// Every recorded meeting of a cluster, by date.
+    async fn cluster_meetings(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<Vec<crate::meetings::MeetingRecord>>;
 }

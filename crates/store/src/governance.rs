@@ -27,10 +27,13 @@ pub(crate) async fn save_committee(store: &SqlStore, authority: AuthorityId, c: 
         return Err(StoreError::NotFound(format!("cluster {}", c.cluster)));
     }
     let cluster = c.cluster.0;
+    // Meetings recorded in full (0007) are saved on their own; only summary meetings go here.
     for sql in [
-        "DELETE FROM minutes_distribution WHERE meeting_id IN (SELECT id FROM meetings WHERE cluster_id = $1)",
-        "DELETE FROM meeting_schools_present WHERE meeting_id IN (SELECT id FROM meetings WHERE cluster_id = $1)",
-        "DELETE FROM meetings WHERE cluster_id = $1",
+        "DELETE FROM minutes_distribution WHERE meeting_id IN (SELECT id FROM meetings WHERE cluster_id = $1 \
+         AND id NOT IN (SELECT meeting_id FROM meeting_records))",
+        "DELETE FROM meeting_schools_present WHERE meeting_id IN (SELECT id FROM meetings WHERE cluster_id = $1 \
+         AND id NOT IN (SELECT meeting_id FROM meeting_records))",
+        "DELETE FROM meetings WHERE cluster_id = $1 AND id NOT IN (SELECT meeting_id FROM meeting_records)",
         "DELETE FROM seats WHERE cluster_id = $1",
         "DELETE FROM committee_officers WHERE cluster_id = $1",
         "DELETE FROM constitution_versions WHERE cluster_id = $1",
@@ -131,18 +134,29 @@ pub(crate) async fn save_committee(store: &SqlStore, authority: AuthorityId, c: 
     Ok(())
 }
 
-/// Names to local person ids, in the order first seen.
+/// Holders to local person ids, in the order first seen: a person on the register (0007) by
+/// their id, a holder recorded only by name (0003) by that name.
 #[derive(Default)]
-struct Holders(Vec<String>);
+struct Holders {
+    keys: Vec<String>,
+    names: Vec<String>,
+}
 
 impl Holders {
     fn id(&mut self, name: Option<String>) -> Option<PersonId> {
         let name = name.filter(|n| !n.is_empty())?;
-        let i = match self.0.iter().position(|n| *n == name) {
+        self.key(format!("name:{name}"), name)
+    }
+    fn person(&mut self, person: i64, name: String) -> Option<PersonId> {
+        self.key(format!("person:{person}"), name)
+    }
+    fn key(&mut self, key: String, name: String) -> Option<PersonId> {
+        let i = match self.keys.iter().position(|k| *k == key) {
             Some(i) => i,
             None => {
-                self.0.push(name);
-                self.0.len() - 1
+                self.keys.push(key);
+                self.names.push(name);
+                self.keys.len() - 1
             }
         };
         Some(PersonId(i64::try_from(i).unwrap_or(i64::MAX)))
@@ -199,8 +213,20 @@ pub(crate) async fn committees(store: &SqlStore, authority: AuthorityId) -> Stor
             constitution: k,
         });
     }
+    let names: BTreeMap<i64, String> = sqlx::query("SELECT id, name FROM committee_people WHERE authority_id = $1")
+        .bind(authority.0)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| Ok((int(r, 0)?, text(r, 1)?)))
+        .collect::<StoreResult<_>>()?;
+    let holder = |holders: &mut Holders, person: Option<i64>, name: Option<String>| match person {
+        Some(p) => holders.person(p, names.get(&p).cloned().unwrap_or_default()),
+        None => holders.id(name),
+    };
     for r in sqlx::query(
-        "SELECT cluster_id, kind, urn, holder, suspended, term_from, term_to FROM seats WHERE authority_id = $1 ORDER BY cluster_id, id",
+        "SELECT cluster_id, kind, urn, holder, suspended, term_from, term_to, person_id FROM seats WHERE authority_id = $1 ORDER BY cluster_id, id",
     )
     .bind(authority.0)
     .fetch_all(pool)
@@ -209,7 +235,7 @@ pub(crate) async fn committees(store: &SqlStore, authority: AuthorityId) -> Stor
     {
         let Some((c, holders)) = by_cluster.get_mut(&int(&r, 0)?) else { continue };
         let kind = text(&r, 1)?;
-        let person = holders.id(opt_text(&r, 3)?);
+        let person = holder(holders, opt_i64(&r, 7)?, opt_text(&r, 3)?);
         c.state.seats.push(Seat {
             kind: SeatKind::from_code(&kind).ok_or_else(|| corrupt("seat kind", &kind))?,
             school: opt_i64(&r, 2)?.map(urn).transpose()?,
@@ -222,23 +248,40 @@ pub(crate) async fn committees(store: &SqlStore, authority: AuthorityId) -> Stor
             term_to: opt_text(&r, 6)?.map(|d| date(&d)).transpose()?,
         });
     }
-    for r in
-        sqlx::query("SELECT cluster_id, chair, vice_chair, last_review FROM committee_officers WHERE authority_id = $1")
-            .bind(authority.0)
-            .fetch_all(pool)
-            .await
-            .map_err(db_err)?
+    for r in sqlx::query(
+        "SELECT cluster_id, chair, vice_chair, last_review, chair_person_id, vice_chair_person_id FROM committee_officers WHERE authority_id = $1",
+    )
+    .bind(authority.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?
     {
         let Some((c, holders)) = by_cluster.get_mut(&int(&r, 0)?) else {
             continue;
         };
-        c.state.chair = holders.id(opt_text(&r, 1)?);
-        c.state.vice_chair = holders.id(opt_text(&r, 2)?);
+        c.state.chair = holder(holders, opt_i64(&r, 4)?, opt_text(&r, 1)?);
+        c.state.vice_chair = holder(holders, opt_i64(&r, 5)?, opt_text(&r, 2)?);
         c.state.last_review = opt_text(&r, 3)?.map(|d| date(&d)).transpose()?;
     }
+    // Officers elected at recorded meetings, the latest last, override what was recorded directly.
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    for (cluster, office, officer) in crate::meetings::elected_officers(&mut tx, authority, None).await? {
+        let Some((c, holders)) = by_cluster.get_mut(&cluster) else {
+            continue;
+        };
+        let id = holder(holders, Some(officer.person.0), None);
+        match office {
+            service::meetings::Office::Chair => c.state.chair = id,
+            service::meetings::Office::ViceChair => c.state.vice_chair = id,
+        }
+    }
+    tx.commit().await.map_err(db_err)?;
     let mut meetings: BTreeMap<i64, (i64, MeetingSummary)> = BTreeMap::new();
+    // Meetings recorded in full count once held (attendance recorded); summary meetings always.
     for r in sqlx::query(
-        "SELECT id, cluster_id, held_on, quorate, decisions_carried FROM meetings WHERE authority_id = $1 ORDER BY held_on, id",
+        "SELECT m.id, m.cluster_id, m.held_on, m.quorate, m.decisions_carried FROM meetings m \
+         LEFT JOIN meeting_records r ON r.meeting_id = m.id WHERE m.authority_id = $1 \
+         AND (r.meeting_id IS NULL OR r.held = 1) ORDER BY m.held_on, m.id",
     )
     .bind(authority.0)
     .fetch_all(pool)
@@ -254,6 +297,7 @@ pub(crate) async fn committees(store: &SqlStore, authority: AuthorityId) -> Stor
                     quorate: int(&r, 3)? != 0,
                     schools_present: Vec::new(),
                     minutes_sent: Vec::new(),
+                    minutes_approved_on: None,
                     decisions_carried: u32::try_from(int(&r, 4)?).map_err(|_| corrupt("decisions", "negative"))?,
                 },
             ),
@@ -286,6 +330,22 @@ pub(crate) async fn committees(store: &SqlStore, authority: AuthorityId) -> Stor
                 .push((urn(int(&r, 1)?)?, opt_text(&r, 2)?.map(|d| date(&d)).transpose()?));
         }
     }
+    for r in sqlx::query(
+        "SELECT i.approves_meeting_id, a.held_on FROM meeting_items i JOIN meetings a ON a.id = i.meeting_id \
+         WHERE a.authority_id = $1 AND i.approves_meeting_id IS NOT NULL \
+         AND i.recorded_outcome IN ('carried', 'carried_on_casting_vote') ORDER BY a.held_on",
+    )
+    .bind(authority.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?
+    {
+        if let Some((_, m)) = meetings.get_mut(&int(&r, 0)?)
+            && m.minutes_approved_on.is_none()
+        {
+            m.minutes_approved_on = Some(date(&text(&r, 1)?)?);
+        }
+    }
     for (_, (cluster, m)) in meetings {
         if let Some((c, _)) = by_cluster.get_mut(&cluster) {
             c.state.meetings.push(m);
@@ -294,7 +354,7 @@ pub(crate) async fn committees(store: &SqlStore, authority: AuthorityId) -> Stor
     Ok(by_cluster
         .into_values()
         .map(|(mut c, holders)| {
-            c.holders = holders.0;
+            c.holders = holders.names;
             c
         })
         .collect())

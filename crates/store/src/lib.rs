@@ -10,6 +10,7 @@ mod areas;
 mod clusters;
 mod design;
 mod governance;
+mod meetings;
 mod migrate;
 mod policies;
 mod rows;
@@ -350,6 +351,69 @@ impl Store for SqlStore {
         cluster: ClusterId,
     ) -> StoreResult<Vec<service::policies::Narrative>> {
         policies::narratives(self, authority, cluster).await
+    }
+    // ---- meetings ----
+    async fn committee_register(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<Option<service::meetings::CommitteeRegister>> {
+        meetings::committee_register(self, authority, cluster).await
+    }
+    async fn add_committee_people(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        people: &[service::meetings::PersonDetails],
+    ) -> StoreResult<Vec<domain::ids::PersonId>> {
+        meetings::add_committee_people(self, authority, cluster, people).await
+    }
+    async fn update_committee_person(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        person: domain::ids::PersonId,
+        details: &service::meetings::PersonDetails,
+    ) -> StoreResult<()> {
+        meetings::update_committee_person(self, authority, cluster, person, details).await
+    }
+    async fn save_committee_seats(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        seats: &[service::meetings::CommitteeSeat],
+    ) -> StoreResult<()> {
+        meetings::save_committee_seats(self, authority, cluster, seats).await
+    }
+    async fn save_constitution_versions(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        versions: &[domain::governance::ConstitutionVersion],
+        last_review: Option<NaiveDate>,
+    ) -> StoreResult<()> {
+        meetings::save_constitution_versions(self, authority, cluster, versions, last_review).await
+    }
+    async fn save_meeting(
+        &self,
+        authority: AuthorityId,
+        meeting: &service::meetings::MeetingRecord,
+    ) -> StoreResult<domain::ids::MeetingId> {
+        meetings::save_meeting(self, authority, meeting).await
+    }
+    async fn meeting(
+        &self,
+        authority: AuthorityId,
+        id: domain::ids::MeetingId,
+    ) -> StoreResult<Option<service::meetings::MeetingRecord>> {
+        meetings::meeting(self, authority, id).await
+    }
+    async fn cluster_meetings(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<Vec<service::meetings::MeetingRecord>> {
+        meetings::cluster_meetings(self, authority, cluster).await
     }
 }
 

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "governance", include_str!("../migrations/0003_governance.sql")),
     (4, "design", include_str!("../migrations/0004_design.sql")),
     (6, "policies", include_str!("../migrations/0006_policies.sql")),
+    (7, "meetings", include_str!("../migrations/0007_meetings.sql")),
 ];
 
 fn dialect_sql(sql: &str, dialect: Dialect) -> String {

@@ -748,6 +748,7 @@ contract!(
                     quorate: true,
                     schools_present: vec![urn(120001)],
                     minutes_sent: vec![(urn(120001), Some(day("2024-10-20"))), (urn(120002), None)],
+                    minutes_approved_on: None,
                     decisions_carried: 3,
                 }],
             },
@@ -1072,6 +1073,128 @@ contract!(
     }
 );
 
+// ---- meetings ----
+
+async fn two_school_cluster(s: &store::SqlStore) -> (AuthorityId, AuthorityId, ClusterId) {
+    let a = norfolk(s).await;
+    let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
+    s.save_school_import(a, &sample()).await.unwrap();
+    s.save_memberships(
+        a,
+        &[
+            member(120001, "North", MembershipRole::Host),
+            member(120002, "North", MembershipRole::Feeder),
+        ],
+        day("2023-09-01"),
+        false,
+    )
+    .await
+    .unwrap();
+    let cluster = s.list_clusters(a, day("2024-01-01")).await.unwrap()[0].cluster.id;
+    (a, b, cluster)
+}
+
+contract!(
+    committee_registers_keep_people_seats_and_versions_in_their_authority,
+    |s: store::SqlStore| async move {
+        use domain::governance::{Constitution, ConstitutionVersion, SeatKind};
+        use service::meetings::{CommitteeSeat, PersonDetails};
+        let (a, b, cluster) = two_school_cluster(&s).await;
+        let empty = s.committee_register(a, cluster).await.unwrap().unwrap();
+        assert!(empty.people.is_empty() && empty.seats.is_empty() && empty.versions.is_empty());
+        assert!(
+            s.committee_register(b, cluster).await.unwrap().is_none(),
+            "not B's cluster"
+        );
+        let ids = s
+            .add_committee_people(
+                a,
+                cluster,
+                &[
+                    PersonDetails {
+                        name: "Pat Governor".into(),
+                        governor_of: vec![urn(120001), urn(120001)],
+                        ..PersonDetails::default()
+                    },
+                    PersonDetails {
+                        name: "Hal Head".into(),
+                        works_at: Some(urn(120002)),
+                        head_of: Some(urn(120002)),
+                        ..PersonDetails::default()
+                    },
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 2);
+        let seats = vec![
+            CommitteeSeat {
+                kind: SeatKind::VotingGovernor,
+                school: Some(urn(120001)),
+                person: Some(ids[0]),
+                suspended: true,
+                term_from: Some(day("2023-09-01")),
+                term_to: Some(day("2027-08-31")),
+            },
+            CommitteeSeat {
+                kind: SeatKind::VotingGovernor,
+                school: Some(urn(120002)),
+                person: None,
+                suspended: false,
+                term_from: None,
+                term_to: None,
+            },
+        ];
+        s.save_committee_seats(a, cluster, &seats).await.unwrap();
+        s.save_committee_seats(a, cluster, &seats).await.unwrap(); // replaced, never duplicated
+        let versions = vec![ConstitutionVersion {
+            version: 1,
+            effective_from: day("2023-09-01"),
+            constitution: Constitution {
+                casting_vote: true,
+                ..Constitution::norfolk()
+            },
+        }];
+        s.save_constitution_versions(a, cluster, &versions, Some(day("2024-07-01")))
+            .await
+            .unwrap();
+        let r = s.committee_register(a, cluster).await.unwrap().unwrap();
+        assert_eq!(r.seats, seats);
+        assert_eq!(r.versions, versions);
+        assert_eq!(r.last_review, Some(day("2024-07-01")));
+        assert_eq!(r.people[0].details.governor_of, vec![urn(120001)]);
+        assert_eq!(r.people[1].details.head_of, Some(urn(120002)));
+        let mut renamed = r.people[0].details.clone();
+        renamed.name = "Pat Lee".into();
+        s.update_committee_person(a, cluster, ids[0], &renamed).await.unwrap();
+        assert_eq!(
+            s.committee_register(a, cluster).await.unwrap().unwrap().people[0]
+                .details
+                .name,
+            "Pat Lee"
+        );
+        // Another authority can neither read nor write it, and a seat cannot name a stranger.
+        assert!(matches!(
+            s.add_committee_people(b, cluster, &[renamed.clone()]).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.update_committee_person(b, cluster, ids[0], &renamed).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let stranger = vec![CommitteeSeat {
+            person: Some(domain::ids::PersonId(9_999)),
+            ..seats[1].clone()
+        }];
+        assert!(matches!(
+            s.save_committee_seats(a, cluster, &stranger).await,
+            Err(StoreError::NotFound(_))
+        ));
+        // Nothing half-saved: the seats are as before.
+        assert_eq!(s.committee_register(a, cluster).await.unwrap().unwrap().seats, seats);
+    }
+);
+
 contract!(
     narratives_are_one_per_cluster_and_term,
     |s: store::SqlStore| async move {
@@ -1113,5 +1236,200 @@ contract!(
             Err(StoreError::NotFound(_))
         ));
         assert!(s.narratives(b, cluster).await.unwrap().is_empty());
+    }
+);
+
+contract!(
+    meetings_round_trip_whole_with_approval_officers_and_health_totals,
+    |s: store::SqlStore| async move {
+        use domain::governance::meeting::Attendance;
+        use domain::governance::{Choice, Constitution, ConstitutionVersion, Outcome, SeatKind, TieRule};
+        use service::meetings::*;
+        let (a, b, cluster) = two_school_cluster(&s).await;
+        let ids = s
+            .add_committee_people(
+                a,
+                cluster,
+                &[
+                    PersonDetails {
+                        name: "Pat".into(),
+                        governor_of: vec![urn(120001)],
+                        ..PersonDetails::default()
+                    },
+                    PersonDetails {
+                        name: "Sam".into(),
+                        governor_of: vec![urn(120002)],
+                        ..PersonDetails::default()
+                    },
+                ],
+            )
+            .await
+            .unwrap();
+        let seat = |u: u32, p| CommitteeSeat {
+            kind: SeatKind::VotingGovernor,
+            school: Some(urn(u)),
+            person: Some(p),
+            suspended: false,
+            term_from: None,
+            term_to: None,
+        };
+        s.save_committee_seats(a, cluster, &[seat(120001, ids[0]), seat(120002, ids[1])])
+            .await
+            .unwrap();
+        s.save_constitution_versions(
+            a,
+            cluster,
+            &[ConstitutionVersion {
+                version: 1,
+                effective_from: day("2023-09-01"),
+                constitution: Constitution::norfolk(),
+            }],
+            None,
+        )
+        .await
+        .unwrap();
+        let mut first = MeetingRecord::new(cluster, day("2024-10-10"), "Autumn".into(), "Hill".into());
+        first.notice_sent_on = Some(day("2024-09-26"));
+        first.attendance = vec![
+            AttendanceRecord {
+                person: ids[0],
+                status: Attendance::Present,
+                substitute_for: None,
+            },
+            AttendanceRecord {
+                person: ids[1],
+                status: Attendance::Apologies,
+                substitute_for: Some(urn(120002)),
+            },
+        ];
+        first.roll = vec![seat(120001, ids[0]), seat(120002, ids[1])];
+        first.items = vec![AgendaItem {
+            title: "Plan".into(),
+            restricted: true,
+            restricted_to: Some(urn(120002)),
+            papers: vec![Paper {
+                title: "Plan paper".into(),
+                text: "Three priorities; £2,000 each".into(),
+            }],
+            declarations: vec![DeclarationRecord {
+                person: ids[0],
+                interest: "works there".into(),
+                withdraws: false,
+            }],
+            motion: Some(MotionRecord {
+                text: "Adopt the plan".into(),
+                proposer: ids[0],
+                seconder: ids[1],
+            }),
+            votes: vec![(urn(120001), Choice::For), (urn(120002), Choice::Against)],
+            casting_vote: Some(Choice::For),
+            recorded_outcome: Some(Outcome::CarriedOnCastingVote),
+            approves_minutes_of: None,
+        }];
+        first.elections = vec![ElectionRecord {
+            office: Office::Chair,
+            candidates: vec![ids[0], ids[1]],
+            tie_rule: TieRule::Lot { seed: 123_456 },
+            rounds: vec![ElectionRoundRecord {
+                ballots: vec![(urn(120001), ids[0]), (urn(120002), ids[1])],
+                chair_pick: Some(ids[1]),
+            }],
+            elected: Some(ids[0]),
+        }];
+        first.actions = vec![ActionRecord {
+            text: "Send the plan".into(),
+            owner: ids[1],
+            due_on: day("2024-11-01"),
+            done_on: Some(day("2024-10-30")),
+        }];
+        first.minutes_text = Some("Minutes".into());
+        first.minutes_drafted_on = Some(day("2024-10-12"));
+        first.distribution = vec![Distribution {
+            school: urn(120001),
+            sent_on: Some(day("2025-02-12")),
+            received_on: Some(day("2025-02-13")),
+            adopted_on: None,
+        }];
+        first.totals = MeetingTotals {
+            held: true,
+            quorate: true,
+            schools_present: vec![urn(120001)],
+            decisions_carried: 1,
+        };
+        let id = s.save_meeting(a, &first).await.unwrap();
+        let loaded = s.meeting(a, id).await.unwrap().unwrap();
+        let mut want = first.clone();
+        want.id = Some(id);
+        want.revision = 1;
+        want.elections[0].candidates.sort();
+        assert_eq!(loaded, want);
+        assert!(s.meeting(b, id).await.unwrap().is_none(), "not B's meeting");
+        // An older revision is refused, and nothing changes.
+        let mut stale = loaded.clone();
+        stale.revision = 0;
+        stale.title = "Changed".into();
+        assert!(matches!(s.save_meeting(a, &stale).await, Err(StoreError::Conflict(_))));
+        assert_eq!(s.meeting(a, id).await.unwrap().unwrap().title, "Autumn");
+        // A scheduled meeting approving the first's minutes; once its motion carries, the first is approved.
+        let mut second = MeetingRecord::new(cluster, day("2025-02-10"), "Spring".into(), String::new());
+        second.items = vec![AgendaItem {
+            approves_minutes_of: Some(id),
+            restricted: false,
+            restricted_to: None,
+            papers: vec![],
+            declarations: vec![],
+            recorded_outcome: None,
+            ..first.items[0].clone()
+        }];
+        let id2 = s.save_meeting(a, &second).await.unwrap();
+        assert_eq!(s.meeting(a, id).await.unwrap().unwrap().approved, None);
+        let listed = s.cluster_meetings(a, cluster).await.unwrap();
+        assert_eq!(
+            listed.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![Some(id), Some(id2)]
+        );
+        // Health reads held meetings only: the scheduled one is not counted yet.
+        let health = s.committees(a).await.unwrap();
+        assert_eq!(health[0].state.meetings.len(), 1);
+        assert_eq!(health[0].state.meetings[0].schools_present, vec![urn(120001)]);
+        assert_eq!(
+            health[0].holders[usize::try_from(health[0].state.chair.unwrap().0).unwrap()],
+            "Pat"
+        );
+        let mut second = s.meeting(a, id2).await.unwrap().unwrap();
+        second.items[0].recorded_outcome = Some(Outcome::Carried);
+        second.attendance = first.attendance.clone();
+        second.totals = MeetingTotals {
+            held: true,
+            quorate: false,
+            schools_present: vec![],
+            decisions_carried: 1,
+        };
+        s.save_meeting(a, &second).await.unwrap();
+        let approved = s.meeting(a, id).await.unwrap().unwrap().approved.unwrap();
+        assert_eq!(
+            (approved.meeting, approved.held_on, approved.item),
+            (id2, day("2025-02-10"), 1)
+        );
+        let health = s.committees(a).await.unwrap();
+        assert_eq!(health[0].state.meetings.len(), 2);
+        assert_eq!(health[0].state.meetings[0].minutes_approved_on, Some(day("2025-02-10")));
+        assert_eq!(
+            health[0].state.meetings[0].minutes_sent,
+            vec![(urn(120001), Some(day("2025-02-12")))]
+        );
+        // A meeting may not approve another committee's minutes, nor name a stranger.
+        let mut bad = MeetingRecord::new(cluster, day("2025-03-01"), "x".into(), String::new());
+        bad.actions = vec![ActionRecord {
+            owner: domain::ids::PersonId(9_999),
+            ..first.actions[0].clone()
+        }];
+        assert!(matches!(s.save_meeting(a, &bad).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(s.save_meeting(b, &first).await, Err(StoreError::NotFound(_))));
+        // The summary-only committee save leaves recorded meetings alone.
+        let mut committee = s.committees(a).await.unwrap().remove(0);
+        committee.state.meetings.clear();
+        s.save_committee(a, &committee).await.unwrap();
+        assert_eq!(s.cluster_meetings(a, cluster).await.unwrap().len(), 2);
     }
 );

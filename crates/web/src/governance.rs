@@ -36,6 +36,8 @@ struct GovernancePage {
     attention: usize,
     good: usize,
     rows: Vec<HealthRow>,
+    /// Rows link to each committee for those who take part in committee business.
+    committees: bool,
 }
 
 pub(crate) async fn page(
@@ -51,6 +53,7 @@ pub(crate) async fn page(
         at_risk: count(Rag::Red),
         attention: count(Rag::Amber),
         good: count(Rag::Green),
+        committees: service::meetings::may_read_committees(&session.user),
         rows: rows
             .iter()
             .map(|r| HealthRow {

@@ -15,6 +15,7 @@ mod format;
 mod governance;
 mod import;
 mod map;
+mod meetings;
 mod pages;
 mod policies;
 mod security;
@@ -91,6 +92,19 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/schools/{urn}/report", get(policies::report))
         .route("/schools/{urn}/report.html", get(policies::report_file))
         // ---- end policies ----
+        // ---- meetings ----
+        .route("/clusters/{id}/committee", get(meetings::committee))
+        .route("/clusters/{id}/committee/{action}", post(meetings::committee_post))
+        .route(
+            "/clusters/{id}/meetings",
+            get(meetings::meetings).post(meetings::schedule),
+        )
+        .route("/meetings/{id}", get(meetings::meeting))
+        .route(
+            "/meetings/{id}/minutes",
+            get(meetings::minutes).post(meetings::save_minutes),
+        )
+        .route("/meetings/{id}/{action}", post(meetings::meeting_post))
         .route("/import", get(import::form).post(import::upload))
         .route("/import/{run}", get(import::status))
         // ---- design ----

@@ -104,6 +104,157 @@ pub fn count_round(candidates: &[PersonId], ballots: &[(Urn, PersonId)]) -> Resu
     })
 }
 
+/// How a round's result was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// More than half the votes cast.
+    Majority,
+    /// The only candidate left standing.
+    Unopposed,
+    /// Fewest votes, alone.
+    FewestVotes,
+    /// A tie settled by lot.
+    Lot,
+    /// A tie settled by the person chairing the election.
+    Chair,
+}
+
+/// One round as recorded: a ballot per school, and, when the tie rule is the chair's and the
+/// round tied, the person the chair chose (to elect on a tie for first, to leave on a tie for last).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoundRecord {
+    pub ballots: Vec<(Urn, PersonId)>,
+    pub chair_pick: Option<PersonId>,
+}
+
+/// What a recorded round decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundResult {
+    pub round: u32,
+    pub count: ElectionRound,
+    /// Elected (`true`) or eliminated (`false`), and how.
+    pub decision: Option<(PersonId, bool, Decided)>,
+}
+
+/// Where an election stands after its recorded rounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ElectionStatus {
+    /// Round `round` needs ballots from the schools, for one of `standing`.
+    AwaitingBallots {
+        round: u32,
+        standing: Vec<PersonId>,
+    },
+    /// The round tied and the chair must choose among `tied` (to elect when `for_first`).
+    AwaitingChairPick {
+        round: u32,
+        tied: Vec<PersonId>,
+        for_first: bool,
+    },
+    Elected {
+        person: PersonId,
+        round: u32,
+        by: Decided,
+    },
+    NoCandidates,
+}
+
+/// Counts an election's recorded rounds in order: a majority of votes cast elects; otherwise the
+/// candidate with fewest votes leaves and the schools vote again. Ties are settled by `tie_rule`.
+/// A round recorded after someone is elected, an empty round, or a chair's pick that is not among
+/// the tied candidates is an error.
+pub fn run_election(
+    candidates: &[PersonId],
+    rounds: &[RoundRecord],
+    tie_rule: TieRule,
+) -> Result<(Vec<RoundResult>, ElectionStatus), VoteError> {
+    let mut standing: Vec<PersonId> = candidates
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut results = Vec::new();
+    let mut recorded = rounds.iter();
+    let mut round: u32 = 1;
+    loop {
+        match standing.len() {
+            0 => {
+                return if recorded.next().is_some() {
+                    Err(VoteError::RoundAfterResult)
+                } else {
+                    Ok((results, ElectionStatus::NoCandidates))
+                };
+            }
+            1 => {
+                if recorded.next().is_some() {
+                    return Err(VoteError::RoundAfterResult);
+                }
+                let person = standing[0];
+                return Ok((
+                    results,
+                    ElectionStatus::Elected {
+                        person,
+                        round,
+                        by: Decided::Unopposed,
+                    },
+                ));
+            }
+            _ => {}
+        }
+        let Some(record) = recorded.next() else {
+            return Ok((results, ElectionStatus::AwaitingBallots { round, standing }));
+        };
+        if record.ballots.is_empty() {
+            return Err(VoteError::EmptyRound(round));
+        }
+        let count = count_round(&standing, &record.ballots)?;
+        let settle = |tied: &[PersonId]| -> Result<Option<(PersonId, Decided)>, VoteError> {
+            match tie_rule {
+                TieRule::Lot { seed } => Ok(TieRule::draw(seed, round, tied).map(|p| (p, Decided::Lot))),
+                TieRule::ChairDecides => match record.chair_pick {
+                    None => Ok(None),
+                    Some(p) if tied.contains(&p) => Ok(Some((p, Decided::Chair))),
+                    Some(p) => Err(VoteError::PickNotTied(p.to_string())),
+                },
+            }
+        };
+        let decision = match &count {
+            ElectionRound::Elected { person, .. } => Some((*person, true, Decided::Majority)),
+            ElectionRound::Eliminated { person, .. } => Some((*person, false, Decided::FewestVotes)),
+            ElectionRound::TieForFirst(tied) => settle(tied)?.map(|(p, by)| (p, true, by)),
+            ElectionRound::TieForLast(tied) => settle(tied)?.map(|(p, by)| (p, false, by)),
+            ElectionRound::NoCandidates => None,
+        };
+        if record.chair_pick.is_some() && !matches!(count, ElectionRound::TieForFirst(_) | ElectionRound::TieForLast(_))
+        {
+            return Err(VoteError::PickWithoutTie(round));
+        }
+        let pending = match (&count, decision) {
+            (ElectionRound::TieForFirst(tied), None) => Some((tied.clone(), true)),
+            (ElectionRound::TieForLast(tied), None) => Some((tied.clone(), false)),
+            _ => None,
+        };
+        results.push(RoundResult { round, count, decision });
+        if let Some((tied, for_first)) = pending {
+            if recorded.next().is_some() {
+                return Err(VoteError::RoundAfterResult);
+            }
+            return Ok((results, ElectionStatus::AwaitingChairPick { round, tied, for_first }));
+        }
+        match decision {
+            Some((person, true, by)) => {
+                if recorded.next().is_some() {
+                    return Err(VoteError::RoundAfterResult);
+                }
+                return Ok((results, ElectionStatus::Elected { person, round, by }));
+            }
+            Some((person, false, _)) => standing.retain(|p| *p != person),
+            None => return Ok((results, ElectionStatus::NoCandidates)),
+        }
+        round += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +313,140 @@ mod tests {
         let picks: BTreeSet<PersonId> = (0..64).filter_map(|seed| TieRule::draw(seed, 1, &tied)).collect();
         assert_eq!(picks.len(), 2, "both candidates can win a draw");
         assert_eq!(TieRule::draw(1, 1, &[]), None);
+    }
+
+    #[test]
+    fn elections_run_round_after_round_until_someone_is_elected() {
+        let (a, b, c) = (PersonId(1), PersonId(2), PersonId(3));
+        let r = |v: &[PersonId]| RoundRecord {
+            ballots: v.iter().enumerate().map(|(i, p)| (u(i as u32), *p)).collect(),
+            chair_pick: None,
+        };
+        let lot = TieRule::Lot { seed: 7 };
+        // (candidates, rounds, tie rule) → final status
+        type Case = (
+            Vec<PersonId>,
+            Vec<RoundRecord>,
+            TieRule,
+            Result<ElectionStatus, VoteError>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                vec![a],
+                vec![],
+                lot,
+                Ok(ElectionStatus::Elected {
+                    person: a,
+                    round: 1,
+                    by: Decided::Unopposed,
+                }),
+            ),
+            (vec![], vec![], lot, Ok(ElectionStatus::NoCandidates)),
+            (
+                vec![a, b, c],
+                vec![],
+                lot,
+                Ok(ElectionStatus::AwaitingBallots {
+                    round: 1,
+                    standing: vec![a, b, c],
+                }),
+            ),
+            (
+                vec![a, b, c],
+                vec![r(&[a, a, a, b, c])],
+                lot,
+                Ok(ElectionStatus::Elected {
+                    person: a,
+                    round: 1,
+                    by: Decided::Majority,
+                }),
+            ),
+            // c has fewest and leaves; round 2 between a and b.
+            (
+                vec![a, b, c],
+                vec![r(&[a, a, b, b, c])],
+                lot,
+                Ok(ElectionStatus::AwaitingBallots {
+                    round: 2,
+                    standing: vec![a, b],
+                }),
+            ),
+            (
+                vec![a, b, c],
+                vec![r(&[a, a, b, b, c]), r(&[a, b, b, b, a])],
+                lot,
+                Ok(ElectionStatus::Elected {
+                    person: b,
+                    round: 2,
+                    by: Decided::Majority,
+                }),
+            ),
+            // A tie for first with the chair deciding waits for the chair, then elects their pick.
+            (
+                vec![a, b],
+                vec![r(&[a, b])],
+                TieRule::ChairDecides,
+                Ok(ElectionStatus::AwaitingChairPick {
+                    round: 1,
+                    tied: vec![a, b],
+                    for_first: true,
+                }),
+            ),
+            (
+                vec![a, b],
+                vec![RoundRecord {
+                    chair_pick: Some(b),
+                    ..r(&[a, b])
+                }],
+                TieRule::ChairDecides,
+                Ok(ElectionStatus::Elected {
+                    person: b,
+                    round: 1,
+                    by: Decided::Chair,
+                }),
+            ),
+            (
+                vec![a, b],
+                vec![RoundRecord {
+                    chair_pick: Some(c),
+                    ..r(&[a, b])
+                }],
+                TieRule::ChairDecides,
+                Err(VoteError::PickNotTied(c.to_string())),
+            ),
+            (
+                vec![a, b],
+                vec![RoundRecord {
+                    chair_pick: Some(a),
+                    ..r(&[a, a])
+                }],
+                TieRule::ChairDecides,
+                Err(VoteError::PickWithoutTie(1)),
+            ),
+            (
+                vec![a, b],
+                vec![r(&[a, a]), r(&[a])],
+                lot,
+                Err(VoteError::RoundAfterResult),
+            ),
+            (
+                vec![a, b],
+                vec![RoundRecord::default()],
+                lot,
+                Err(VoteError::EmptyRound(1)),
+            ),
+        ];
+        for (i, (candidates, rounds, rule, want)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                run_election(&candidates, &rounds, rule).map(|(_, s)| s),
+                want,
+                "case {i}"
+            );
+        }
+        // A tie by lot is settled reproducibly from the seed, to one of the tied.
+        let (_, s) = run_election(&[a, b], &[r(&[a, b])], lot).unwrap();
+        let (_, again) = run_election(&[a, b], &[r(&[a, b])], lot).unwrap();
+        assert_eq!(s, again);
+        assert!(matches!(s, ElectionStatus::Elected { person, by: Decided::Lot, .. } if person == a || person == b));
     }
 }

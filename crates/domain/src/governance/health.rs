@@ -77,6 +77,10 @@ pub struct MeetingSummary {
     pub schools_present: Vec<Urn>,
     /// Per member governing body: the day minutes reached it, if they have.
     pub minutes_sent: Vec<(Urn, Option<NaiveDate>)>,
+    /// The day the committee approved these minutes (at a later meeting). Minutes go to the
+    /// governing bodies once approved, so the days allowed count from here; minutes never
+    /// approved count from the next meeting, where they should have been.
+    pub minutes_approved_on: Option<NaiveDate>,
     pub decisions_carried: u32,
 }
 
@@ -161,16 +165,24 @@ pub fn health(constitution: &Constitution, state: &CommitteeState, today: NaiveD
             state
                 .meetings
                 .iter()
-                .filter(|m| m.date.checked_add_days(allowed).is_some_and(|due| due < today))
+                .filter(|m| m.date <= today)
                 .filter(|m| {
-                    let due = m.date.checked_add_days(allowed);
-                    state.member_schools.iter().any(|school| {
-                        let sent = m.minutes_sent.iter().find(|(u, _)| u == school).and_then(|(_, d)| *d);
-                        match (sent, due) {
-                            (Some(s), Some(d)) => s > d,
-                            _ => true,
-                        }
-                    })
+                    let clock_from = m.minutes_approved_on.or_else(|| {
+                        state
+                            .meetings
+                            .iter()
+                            .map(|n| n.date)
+                            .filter(|d| *d > m.date && *d <= today)
+                            .min()
+                    });
+                    let Some(due) = clock_from.and_then(|d| d.checked_add_days(allowed)) else {
+                        return false;
+                    };
+                    due < today
+                        && state.member_schools.iter().any(|school| {
+                            let sent = m.minutes_sent.iter().find(|(u, _)| u == school).and_then(|(_, d)| *d);
+                            sent.is_none_or(|s| s > due)
+                        })
                 })
                 .count(),
         )
@@ -249,7 +261,7 @@ pub fn health(constitution: &Constitution, state: &CommitteeState, today: NaiveD
         flag(
             Rag::Amber,
             format!(
-                "minutes of {minutes_overdue} meeting(s) not distributed within {} days",
+                "minutes of {minutes_overdue} meeting(s) not with every governing body within {} days of approval",
                 constitution.minutes_within_days
             ),
         );
@@ -328,6 +340,7 @@ mod tests {
             quorate,
             schools_present: vec![u(1), u(2)],
             minutes_sent: vec![(u(1), sent.map(d)), (u(2), sent.map(d))],
+            minutes_approved_on: None,
             decisions_carried: 2,
         }
     }
@@ -356,7 +369,10 @@ mod tests {
 
     #[test]
     fn missing_meetings_chairs_minutes_and_reviews_are_named() {
-        let mut s = state(vec![meeting("2024-10-10", false, None)]);
+        let mut s = state(vec![MeetingSummary {
+            minutes_approved_on: Some(d("2025-01-20")),
+            ..meeting("2024-10-10", false, None)
+        }]);
         s.chair = None;
         s.last_review = None;
         s.seats[0].status = SeatStatus::Vacant;
@@ -365,6 +381,25 @@ mod tests {
         assert_eq!(h.terms_without_meeting.len(), 2);
         assert_eq!((h.vacancies, h.minutes_overdue, h.review_due), (1, 1, true));
         assert!(h.reasons.iter().any(|r| r == "no chair in post"));
+        // Minutes are due within the days allowed after approval, or after the next meeting
+        // when they were never approved; the latest meeting's minutes are not due yet.
+        let approved = |on: &str, sent: &str| MeetingSummary {
+            minutes_approved_on: Some(d(on)),
+            ..meeting("2024-10-10", true, Some(sent))
+        };
+        let cases = [
+            (vec![approved("2025-02-10", "2025-03-01")], 0),
+            (vec![approved("2025-02-10", "2025-03-20")], 1),
+            (vec![meeting("2025-02-10", true, None)], 0),
+            (
+                vec![meeting("2024-10-10", true, None), meeting("2025-02-10", true, None)],
+                1,
+            ),
+        ];
+        for (i, (meetings, overdue)) in cases.into_iter().enumerate() {
+            let h = health(&Constitution::norfolk(), &state(meetings), d("2025-04-15"));
+            assert_eq!(h.minutes_overdue, overdue, "case {i}");
+        }
         // Reporting-only clusters have no meetings to miss.
         let h = health(&Constitution::reporting_only(), &state(vec![]), d("2025-04-15"));
         assert!(h.terms_without_meeting.is_empty());

@@ -15,6 +15,13 @@ pub enum Attendance {
 }
 
 impl Attendance {
+    pub fn code(self) -> &'static str {
+        match self {
+            Attendance::Present => "present",
+            Attendance::Apologies => "apologies",
+            Attendance::Absent => "absent",
+        }
+    }
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "present" => Some(Attendance::Present),
@@ -74,7 +81,7 @@ pub struct ItemResult {
 }
 
 /// The school a present person may vote for: their voting seat, or the school they substitute for.
-fn votes_for(seats: &[Seat], attendee: &Attendee) -> Option<Urn> {
+pub fn votes_for(seats: &[Seat], attendee: &Attendee) -> Option<Urn> {
     if let Some(school) = attendee.substitute_for {
         let holds_sub_seat = seats.iter().any(|s| {
             s.kind == SeatKind::Substitute

@@ -83,6 +83,8 @@ pub enum MembershipIssue {
     VoterNotGovernor { person: String, school: Urn },
     #[error("school {school} has {count} voting seats; each school has one vote")]
     TwoVotingSeats { school: Urn, count: usize },
+    #[error("{person} holds the headteacher seat for school {school} but is not its headteacher")]
+    HeadSeatNotHead { person: String, school: Urn },
     #[error("{person} is a headteacher and cannot clerk the committee")]
     HeadAsClerk { person: String },
     #[error("the clerk {person} works at member school {school}: an independent clerk is preferred")]
@@ -138,6 +140,12 @@ pub fn check_membership(seats: &[Seat], people: &[Person], member_schools: &[Urn
             }
             (SeatKind::Substitute, Some(school), Some(p)) if !p.governor_of.contains(&school) => {
                 issues.push(MembershipIssue::VoterNotGovernor {
+                    person: p.name.clone(),
+                    school,
+                });
+            }
+            (SeatKind::Headteacher, Some(school), Some(p)) if p.is_head_of != Some(school) => {
+                issues.push(MembershipIssue::HeadSeatNotHead {
                     person: p.name.clone(),
                     school,
                 });
@@ -229,6 +237,13 @@ mod tests {
         let issues = check_membership(&staff_clerk, &people, &schools);
         assert!(matches!(issues[..], [MembershipIssue::ClerkNotIndependent { .. }]));
         assert!(issues[0].is_flag());
+        let head_seat = [seat(SeatKind::Headteacher, Some(100001), Some(3))];
+        assert!(check_membership(&head_seat, &people, &schools).is_empty());
+        let not_head = [seat(SeatKind::Headteacher, Some(100002), Some(4))];
+        assert!(matches!(
+            check_membership(&not_head, &people, &schools)[..],
+            [MembershipIssue::HeadSeatNotHead { .. }]
+        ));
         let ghost = [seat(SeatKind::Observer, None, Some(99))];
         assert!(matches!(
             check_membership(&ghost, &people, &schools)[..],

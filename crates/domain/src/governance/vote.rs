@@ -55,6 +55,14 @@ pub enum VoteError {
     CastingVoteWithoutTie,
     #[error("{0} is not a candidate in this election")]
     NotACandidate(String),
+    #[error("round {0} has no ballots: each school present casts one")]
+    EmptyRound(u32),
+    #[error("the chair's choice {0} is not one of the tied candidates")]
+    PickNotTied(String),
+    #[error("round {0} did not tie, so the chair has nothing to decide")]
+    PickWithoutTie(u32),
+    #[error("a round is recorded after the election was decided")]
+    RoundAfterResult,
 }
 
 /// The quorum for an item. `voting_seats` has one entry per member school (the status of its
@@ -103,6 +111,28 @@ impl Outcome {
             Outcome::CarriedOnCastingVote => "carried_on_casting_vote",
             Outcome::LostOnCastingVote => "lost_on_casting_vote",
             Outcome::Inquorate => "inquorate",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Outcome::Carried,
+            Outcome::Lost,
+            Outcome::Tied,
+            Outcome::CarriedOnCastingVote,
+            Outcome::LostOnCastingVote,
+            Outcome::Inquorate,
+        ]
+        .into_iter()
+        .find(|o| o.code() == s)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Carried => "Carried",
+            Outcome::Lost => "Lost",
+            Outcome::Tied => "Tied: no decision",
+            Outcome::CarriedOnCastingVote => "Carried on the chair's casting vote",
+            Outcome::LostOnCastingVote => "Lost on the chair's casting vote",
+            Outcome::Inquorate => "Not quorate: no decision",
         }
     }
     pub fn is_carried(self) -> bool {
