@@ -9,6 +9,7 @@ pub mod funding;
 pub mod governance;
 pub mod groupings;
 pub mod import;
+pub mod ledger;
 pub mod register;
 pub mod store;
 

@@ -715,7 +715,13 @@ pub fn reversal_of(
     if let Some(by) = original.reversed_by {
         return Err(LedgerError::AlreadyReversed { id: original.id, by });
     }
-    Ok(NewEntry {
+    Ok(reversal_entry(original, date, memo, approval))
+}
+
+/// The entry that would reverse `original`, unchecked ([`check`] judges it; a retry of a
+/// reversal that went through is recognised by its key before that).
+pub fn reversal_entry(original: &Entry, date: NaiveDate, memo: &str, approval: Option<Approval>) -> NewEntry {
+    NewEntry {
         kind: EntryKind::Reversal,
         date,
         memo: memo.trim().to_string(),
@@ -724,7 +730,7 @@ pub fn reversal_of(
         exception: None,
         joint_project: false,
         reverses: Some(original.id),
-    })
+    }
 }
 
 /// The accounts each kind may credit and debit, and how its lines must balance.
