@@ -371,6 +371,9 @@ impl Service {
             ),
             None => None,
         };
+        if let Some(o) = original.as_ref().filter(|o| o.body.kind == EntryKind::Reversal) {
+            return Err(LedgerError::ReversalOfReversal { id: o.id }.into());
+        }
         let judged_kind = original.as_ref().map_or(entry.kind, |o| o.body.kind);
         let allowed = if entry.kind == EntryKind::Reversal {
             access.may_reverse(judged_kind)

@@ -802,3 +802,70 @@ pub(crate) async fn audit(store: &SqlStore, authority: AuthorityId) -> StoreResu
     tx.commit().await.map_err(db_err)?;
     Ok(audit)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A database opened without the store's settings (rollback journal, synchronous=NORMAL)
+    /// is named and refused; one opened by the store is accepted.
+    #[tokio::test]
+    async fn postings_are_refused_unless_sqlite_is_crash_safe() {
+        sqlx::any::install_default_drivers();
+        let dir = std::env::temp_dir().join(format!("cw-durability-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("plain.db");
+        let _ = std::fs::remove_file(&path);
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(&mut *conn, "PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            })
+            .connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        let plain = SqlStore {
+            pool,
+            dialect: Dialect::Sqlite,
+            ledger_refusal: None,
+        };
+        let why = durability_refusal(&plain, false).await.unwrap().unwrap();
+        assert!(
+            why.contains("journal_mode=delete and synchronous=1") && why.contains("synchronous=2 (FULL)"),
+            "{why}"
+        );
+        let refusing = SqlStore {
+            ledger_refusal: Some(why.clone().into()),
+            ..plain.clone()
+        };
+        let posting = LedgerPosting {
+            cluster: ClusterId(1),
+            idempotency_key: "any-key-1".into(),
+            content_hash: String::new(),
+            entry: NewEntry {
+                kind: EntryKind::Receipt,
+                date: NaiveDate::default(),
+                memo: "m".into(),
+                lines: Vec::new(),
+                approval: None,
+                exception: None,
+                joint_project: false,
+                reverses: None,
+            },
+            posted_by: UserId(1),
+            posted_by_name: String::new(),
+            posted_at: 0,
+            expected_seq: 0,
+        };
+        assert!(matches!(post(&refusing, AuthorityId(1), &posting).await, Err(StoreError::Other(m)) if m == why));
+        plain.close().await;
+        let good = crate::connect(&path.display().to_string()).await.unwrap();
+        assert_eq!(good.ledger_refusal(), None);
+        good.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
