@@ -12,11 +12,12 @@ use crate::{Service, ServiceError, ServiceResult};
 use domain::NaiveDate;
 use domain::access::{Scope, User, UserRole};
 use domain::funding::ledger::{
-    Approval, Balances, Budget, Entry, EntryId, EntryKind, ExceptionId, Holder, LedgerContext, LedgerError, NewEntry,
-    NewStaffPost, StaffPost, StaffPostId, check, default_horizon, reversal_entry,
+    Approval, Balances, Budget, Entry, EntryId, EntryKind, ExceptionId, Fence, Holder, LedgerContext, LedgerError,
+    NewEntry, NewStaffPost, StaffPost, StaffPostId, check, default_horizon, reversal_entry, simple_lines,
 };
 use domain::funding::virement::{NewException, VirementException, VirementRules};
 use domain::ids::{AuthorityId, ClusterId, Urn, UserId};
+use domain::money::Money;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -100,6 +101,25 @@ pub struct PostRequest {
     /// Unique per authority; 8 to 100 characters of letters, digits, `-`, `_`, `.` and `:`.
     pub idempotency_key: String,
     pub entry: NewEntry,
+}
+
+/// A two-line entry as a form gives it: an amount from one holder's account to another's (the
+/// accounts follow from the kind; see `domain::funding::ledger::simple_lines`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleEntry {
+    pub idempotency_key: String,
+    pub kind: EntryKind,
+    pub from: (Fence, Holder),
+    /// Allocations and virements: where the money goes.
+    pub to: Option<(Fence, Holder)>,
+    pub amount: Money,
+    /// Payments: out of what was committed rather than what is available.
+    pub from_commitment: bool,
+    pub date: NaiveDate,
+    pub memo: String,
+    pub approval: Option<Approval>,
+    pub exception: Option<ExceptionId>,
+    pub joint_project: bool,
 }
 
 /// A request to reverse an entry.
@@ -453,6 +473,36 @@ impl Service {
         }
     }
 
+    /// Posts a two-line entry built from a form's fields.
+    pub async fn post_simple(&self, user: &User, cluster: ClusterId, e: SimpleEntry) -> Result<Posted, LedgerFailure> {
+        let lines = simple_lines(
+            e.kind,
+            (&e.from.0, e.from.1),
+            e.to.as_ref().map(|(f, h)| (f, *h)),
+            e.amount,
+            e.from_commitment,
+        )?;
+        let entry = NewEntry {
+            kind: e.kind,
+            date: e.date,
+            memo: e.memo.trim().to_string(),
+            lines,
+            approval: e.approval,
+            exception: e.exception,
+            joint_project: e.joint_project,
+            reverses: None,
+        };
+        self.post_entry(
+            user,
+            cluster,
+            PostRequest {
+                idempotency_key: e.idempotency_key,
+                entry,
+            },
+        )
+        .await
+    }
+
     /// Reverses an entry (once): a mirror entry linked to it.
     pub async fn reverse_entry(
         &self,
@@ -619,5 +669,320 @@ impl Service {
             .store
             .set_ledger_horizon(user.authority, cluster, &fence.stream, ends_on)
             .await?)
+    }
+}
+
+/// One cluster's ledger as the demo builds it in memory, every entry judged by the rules before
+/// it joins the batch.
+struct DemoLedger<'a> {
+    cluster: ClusterId,
+    members: BTreeSet<Urn>,
+    balances: Balances,
+    postings: Vec<LedgerPosting>,
+    rules: &'a VirementRules,
+    now: i64,
+}
+
+impl DemoLedger<'_> {
+    fn push(&mut self, who: &User, entry: NewEntry, original: Option<&Entry>) -> ServiceResult<()> {
+        check(
+            &entry,
+            &LedgerContext {
+                balances: &self.balances,
+                members: &self.members,
+                rules: self.rules,
+                exceptions: &[],
+                original,
+            },
+        )
+        .map_err(|e| ServiceError::Unexpected(format!("demo ledger of cluster {}: {e}", self.cluster)))?;
+        self.balances.apply(&entry.lines).map_err(invalid)?;
+        let seq = i64::try_from(self.postings.len()).unwrap_or(i64::MAX);
+        self.postings.push(LedgerPosting {
+            cluster: self.cluster,
+            idempotency_key: format!("demo-{}-{:02}", self.cluster, seq + 1),
+            content_hash: content_hash(self.cluster, &entry),
+            entry,
+            posted_by: who.id,
+            posted_by_name: who.display_name.clone(),
+            posted_at: self.now,
+            expected_seq: seq,
+        });
+        Ok(())
+    }
+}
+
+impl Service {
+    /// Each demo cluster's ledger, synthetic and labelled so: a receipt from Norfolk County
+    /// Council of the cluster's illustrative admin funding (the amount and the split from
+    /// [`Service::cluster_admin_allocation`]) and of illustrative strand money, the allocation
+    /// to schools, a commitment and payments, one payment reversed; and in the largest cluster
+    /// two staff posts, one contract running past the funding horizon. Every entry is judged by
+    /// the ledger's rules; all are written in two transactions so the demo starts quickly.
+    pub(crate) async fn seed_demo_ledgers(&self, authority: AuthorityId) -> ServiceResult<u64> {
+        use domain::Datelike;
+        use domain::funding::ledger::{Account, AccountKind, Line, reversal_of};
+        use domain::funding::virement::LEARNING_MENTORS_AND_LSU;
+        let today = self.clock.today();
+        let fy = if today.month() >= 4 {
+            today.year()
+        } else {
+            today.year() - 1
+        };
+        let day = |offset: u64| {
+            NaiveDate::from_ymd_opt(fy, 4, 1)
+                .and_then(|d| d.checked_add_days(domain::Days::new(offset)))
+                .unwrap_or(today)
+                .min(today)
+        };
+        let bad = |e: LedgerError| ServiceError::Unexpected(format!("demo ledger: {e}"));
+        let fence = |s: &str, p: &str| Fence::new(s, p).map_err(bad);
+        let admin = fence("Cluster admin funding", "all")?;
+        let gt = [
+            fence("Gifted and talented", "primary")?,
+            fence("Gifted and talented", "secondary")?,
+        ];
+        let lm = [
+            fence(LEARNING_MENTORS_AND_LSU, "primary")?,
+            fence(LEARNING_MENTORS_AND_LSU, "secondary")?,
+        ];
+        let officer = User {
+            id: UserId(0),
+            authority,
+            email: "finance@demo.clusterwise.test".into(),
+            display_name: "Norfolk County Council finance (synthetic)".into(),
+            role: UserRole::AuthorityOfficer,
+            scope: Scope::Authority,
+        };
+        let rules = VirementRules::default();
+        let entry = |kind, d: u64, memo: &str, lines: Vec<Line>| NewEntry {
+            kind,
+            date: day(d),
+            memo: format!("{memo} (synthetic)"),
+            lines,
+            approval: None,
+            exception: None,
+            joint_project: false,
+            reverses: None,
+        };
+        let two = |kind, from: (&Fence, Holder), pence: i64, committed| {
+            simple_lines(kind, from, None, Money::from_pence(pence), committed).map_err(bad)
+        };
+        let central = Holder::Central;
+        let clusters = self.store.list_clusters(authority, today).await?;
+        let mut ledgers = Vec::new();
+        // For each cluster: the index of the payment to reverse, the clerk and the host.
+        let mut to_reverse = Vec::new();
+        for summary in &clusters {
+            let c = summary.cluster.id;
+            let clerk = User {
+                display_name: "Cluster clerk (synthetic)".into(),
+                role: UserRole::ClusterClerk,
+                scope: Scope::Cluster(c),
+                ..officer.clone()
+            };
+            let detail = self.cluster(&officer, c).await?;
+            let funded: Vec<_> = detail.members.iter().filter(|(_, r, _)| r.is_funded()).collect();
+            let Some(host) = funded
+                .iter()
+                .find(|(_, r, _)| *r == domain::cluster::MembershipRole::Host)
+                .map(|(s, _, _)| s.school.urn)
+            else {
+                continue;
+            };
+            let mut ledger = DemoLedger {
+                cluster: c,
+                members: funded.iter().map(|(s, _, _)| s.school.urn).collect(),
+                balances: Balances::new(),
+                postings: Vec::new(),
+                rules: &rules,
+                now: self.clock.now(),
+            };
+            let (_, allocation) = self.cluster_admin_allocation(&officer, c).await?;
+            let pupils = |f: fn(domain::school::Phase) -> bool| -> i64 {
+                funded
+                    .iter()
+                    .filter(|(s, _, _)| f(s.school.phase))
+                    .map(|(s, _, _)| i64::from(s.pupils()))
+                    .sum()
+            };
+            let (primary, secondary) = (
+                pupils(domain::school::Phase::is_primary_like),
+                pupils(domain::school::Phase::is_secondary_anchor),
+            );
+            // One receipt: the admin funding, and illustrative strand money (£4 a pupil for
+            // gifted and talented; a fixed sum per phase for learning mentors and the LSU).
+            let mut receipt = two(EntryKind::Receipt, (&admin, central), allocation.budget.pence(), false)?;
+            for (f, pence) in [
+                (&gt[0], primary * 400),
+                (&gt[1], secondary * 400),
+                (&lm[0], if primary > 0 { 1_500_000 } else { 0 }),
+                (&lm[1], if secondary > 0 { 3_000_000 } else { 0 }),
+            ] {
+                if pence > 0 {
+                    receipt.extend(two(EntryKind::Receipt, (f, central), pence, false)?);
+                }
+            }
+            ledger.push(
+                &officer,
+                entry(
+                    EntryKind::Receipt,
+                    14,
+                    &format!(
+                        "Norfolk County Council: cluster admin funding {} and Excellence Cluster strands, illustrative",
+                        allocation.budget
+                    ),
+                    receipt,
+                ),
+                None,
+            )?;
+            let mut schools: Vec<Urn> = allocation.lines.iter().filter_map(|l| l.urn).collect();
+            schools.sort();
+            schools.dedup();
+            let mut alloc = Vec::new();
+            let mut to_schools = 0;
+            for urn in schools {
+                let amount = allocation.school_total(urn);
+                if amount.pence() > 0 {
+                    to_schools += amount.pence();
+                    alloc.push(Line::debit(
+                        Account::new(AccountKind::Available, &admin, Holder::School(urn)),
+                        amount,
+                    ));
+                }
+            }
+            if to_schools > 0 {
+                alloc.insert(
+                    0,
+                    Line::credit(
+                        Account::new(AccountKind::Available, &admin, central),
+                        Money::from_pence(to_schools),
+                    ),
+                );
+                ledger.push(
+                    &clerk,
+                    entry(
+                        EntryKind::Allocation,
+                        28,
+                        "Admin funding to schools: 54 % equally, 46 % by pupils",
+                        alloc,
+                    ),
+                    None,
+                )?;
+            }
+            let host_h = Holder::School(host);
+            let feeder = funded
+                .iter()
+                .find(|(s, _, _)| s.school.urn != host)
+                .map_or(host_h, |(s, _, _)| Holder::School(s.school.urn));
+            if secondary > 0 {
+                ledger.push(
+                    &clerk,
+                    entry(
+                        EntryKind::Commitment,
+                        35,
+                        "Learning mentor contract for the year",
+                        two(EntryKind::Commitment, (&lm[1], central), 2_600_000, false)?,
+                    ),
+                    None,
+                )?;
+                ledger.push(
+                    &clerk,
+                    entry(
+                        EntryKind::Payment,
+                        60,
+                        "Learning mentor salary and on-costs, first month",
+                        two(EntryKind::Payment, (&lm[1], central), 216_667, true)?,
+                    ),
+                    None,
+                )?;
+            }
+            ledger.push(
+                &clerk,
+                entry(
+                    EntryKind::Payment,
+                    70,
+                    "Supply cover for the cluster meeting",
+                    two(EntryKind::Payment, (&admin, host_h), 18_000, false)?,
+                ),
+                None,
+            )?;
+            ledger.push(
+                &clerk,
+                entry(
+                    EntryKind::Payment,
+                    75,
+                    "Refreshments for the cluster meeting",
+                    two(EntryKind::Payment, (&admin, feeder), 9_550, false)?,
+                ),
+                None,
+            )?;
+            to_reverse.push((ledger.postings.len() - 1, clerk));
+            ledgers.push(ledger);
+        }
+        let first: Vec<LedgerPosting> = ledgers.iter().flat_map(|l| l.postings.iter().cloned()).collect();
+        let posted = self.store.post_ledger_batch(authority, &first).await?;
+        // The reversals, judged against the entries as posted.
+        let mut offset = 0;
+        let mut second = Vec::new();
+        for (ledger, (index, clerk)) in ledgers.iter_mut().zip(&to_reverse) {
+            let original = posted
+                .get(offset + index)
+                .ok_or_else(|| ServiceError::Unexpected("demo ledger: a posting went missing".into()))?;
+            offset += ledger.postings.len();
+            let rev = reversal_of(
+                original,
+                day(76),
+                "Posted against the wrong school's allocation (synthetic)",
+                None,
+            )
+            .map_err(bad)?;
+            let before = ledger.postings.len();
+            ledger.push(clerk, rev, Some(original))?;
+            second.extend(ledger.postings.drain(before..));
+        }
+        self.store.post_ledger_batch(authority, &second).await?;
+
+        // Staff paid from cluster money, in the largest cluster (the demo clerk's).
+        if let Some(biggest) = clusters
+            .iter()
+            .max_by_key(|c| (c.pupils, std::cmp::Reverse(c.cluster.id)))
+        {
+            let detail = self.cluster(&officer, biggest.cluster.id).await?;
+            if let Some(host) = detail
+                .members
+                .iter()
+                .find(|(_, r, _)| *r == domain::cluster::MembershipRole::Host)
+                .map(|(s, _, _)| s.school.urn)
+            {
+                let horizon = default_horizon(today);
+                let start = NaiveDate::from_ymd_opt(fy - 1, 9, 1).unwrap_or(today);
+                for (post, tenths, pence, phase, end) in [
+                    // Runs to the end of the academic year, past the 31 March horizon: flagged.
+                    (
+                        "Learning mentor (synthetic)",
+                        10,
+                        2_600_000,
+                        1,
+                        NaiveDate::from_ymd_opt(horizon.year(), 8, 31),
+                    ),
+                    ("LSU teaching assistant (synthetic)", 6, 1_450_000, 0, Some(horizon)),
+                ] {
+                    let staff = NewStaffPost {
+                        post: post.into(),
+                        school: Some(host),
+                        fte_tenths: tenths,
+                        annual_cost: Money::from_pence(pence),
+                        fence: lm[phase].clone(),
+                        contract_start: start,
+                        contract_end: end,
+                    };
+                    self.store
+                        .save_staff_post(authority, biggest.cluster.id, &staff)
+                        .await?;
+                }
+            }
+        }
+        Ok(u64::try_from(ledgers.len()).unwrap_or(0))
     }
 }

@@ -254,6 +254,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         authority: AuthorityId,
         posting: &crate::ledger::LedgerPosting,
     ) -> StoreResult<crate::ledger::PostOutcome>;
+    /// Several postings (each already judged, with its journal length) in one transaction, all
+    /// or nothing: `Conflict` if any key is already posted or any length is stale. For seeding.
+    async fn post_ledger_batch(
+        &self,
+        authority: AuthorityId,
+        postings: &[crate::ledger::LedgerPosting],
+    ) -> StoreResult<Vec<domain::funding::ledger::Entry>>;
     /// The cluster's journal, oldest first.
     async fn ledger_journal(
         &self,

@@ -316,13 +316,68 @@ pub(crate) async fn post(store: &SqlStore, authority: AuthorityId, p: &LedgerPos
 }
 
 async fn post_once(store: &SqlStore, authority: AuthorityId, p: &LedgerPosting) -> StoreResult<PostOutcome> {
+    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    match post_in(&mut tx, authority, p).await? {
+        Written::Posted(entry) => {
+            tx.commit().await.map_err(db_err)?;
+            Ok(PostOutcome::Posted(*entry))
+        }
+        Written::KeyExists => {
+            tx.rollback().await.map_err(db_err)?;
+            Ok(replayed(store, authority, p).await?.unwrap_or(PostOutcome::Stale))
+        }
+        Written::Stale => {
+            tx.rollback().await.map_err(db_err)?;
+            Ok(PostOutcome::Stale)
+        }
+    }
+}
+
+/// What one posting did inside a transaction (the caller commits or rolls back).
+enum Written {
+    Posted(Box<Entry>),
+    KeyExists,
+    Stale,
+}
+
+/// Several postings in one transaction, all or nothing (the demo seeds its ledgers with it).
+pub(crate) async fn post_batch(
+    store: &SqlStore,
+    authority: AuthorityId,
+    postings: &[LedgerPosting],
+) -> StoreResult<Vec<Entry>> {
+    if let Some(why) = store.ledger_refusal() {
+        return Err(StoreError::Other(why.to_string()));
+    }
+    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut out = Vec::with_capacity(postings.len());
+    for p in postings {
+        match post_in(&mut tx, authority, p).await? {
+            Written::Posted(entry) => out.push(*entry),
+            Written::KeyExists | Written::Stale => {
+                tx.rollback().await.map_err(db_err)?;
+                return Err(StoreError::Conflict(format!(
+                    "posting {:?} is already posted or was judged against another journal length",
+                    p.idempotency_key
+                )));
+            }
+        }
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(out)
+}
+
+async fn post_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    authority: AuthorityId,
+    p: &LedgerPosting,
+) -> StoreResult<Written> {
     let e = &p.entry;
     let line_count = i64::try_from(e.lines.len()).map_err(|_| StoreError::Other("too many lines".into()))?;
     let total = e.total().pence();
     if line_count < 2 || total <= 0 {
         return Err(StoreError::Other("an entry must be judged before it is posted".into()));
     }
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
     // A write first, so SQLite takes its write lock before this transaction reads anything.
     sqlx::query(
         "INSERT INTO ledger_heads (cluster_id, authority_id, last_seq) \
@@ -331,13 +386,13 @@ async fn post_once(store: &SqlStore, authority: AuthorityId, p: &LedgerPosting) 
     )
     .bind(p.cluster.0)
     .bind(authority.0)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(db_err)?;
     let head = sqlx::query("SELECT last_seq FROM ledger_heads WHERE cluster_id = $1 AND authority_id = $2")
         .bind(p.cluster.0)
         .bind(authority.0)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .map_err(db_err)?
         .ok_or_else(|| StoreError::NotFound(format!("cluster {}", p.cluster)))?;
@@ -345,16 +400,14 @@ async fn post_once(store: &SqlStore, authority: AuthorityId, p: &LedgerPosting) 
     let existing = sqlx::query("SELECT id FROM ledger_entries WHERE authority_id = $1 AND idempotency_key = $2")
         .bind(authority.0)
         .bind(&p.idempotency_key)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .map_err(db_err)?;
     if existing.is_some() {
-        tx.rollback().await.map_err(db_err)?;
-        return Ok(replayed(store, authority, p).await?.unwrap_or(PostOutcome::Stale));
+        return Ok(Written::KeyExists);
     }
     if last_seq != p.expected_seq {
-        tx.rollback().await.map_err(db_err)?;
-        return Ok(PostOutcome::Stale);
+        return Ok(Written::Stale);
     }
     let seq = last_seq + 1;
     let approval = e.approval.as_ref();
@@ -383,7 +436,7 @@ async fn post_once(store: &SqlStore, authority: AuthorityId, p: &LedgerPosting) 
     .bind(p.posted_at)
     .bind(line_count)
     .bind(total)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(db_err)?;
     let id = int(&row, 0)?;
@@ -403,7 +456,7 @@ async fn post_once(store: &SqlStore, authority: AuthorityId, p: &LedgerPosting) 
         .bind(holder_key(l.account.holder))
         .bind(l.side.code())
         .bind(l.amount.pence())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db_err)?;
         let d = deltas.entry(&l.account).or_insert(0);
@@ -425,7 +478,7 @@ async fn post_once(store: &SqlStore, authority: AuthorityId, p: &LedgerPosting) 
         .bind(&a.fence.phase)
         .bind(holder_key(a.holder))
         .bind(d)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db_err)?;
     }
@@ -433,22 +486,20 @@ async fn post_once(store: &SqlStore, authority: AuthorityId, p: &LedgerPosting) 
         .bind(seq)
         .bind(p.cluster.0)
         .bind(last_seq)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db_err)?;
     if moved.rows_affected() != 1 {
-        tx.rollback().await.map_err(db_err)?;
-        return Ok(PostOutcome::Stale);
+        return Ok(Written::Stale);
     }
-    tx.commit().await.map_err(db_err)?;
-    Ok(PostOutcome::Posted(Entry {
+    Ok(Written::Posted(Box::new(Entry {
         id: EntryId(id),
         seq,
         body: e.clone(),
         posted_by: p.posted_by_name.clone(),
         posted_at: p.posted_at,
         reversed_by: None,
-    }))
+    })))
 }
 
 /// Fails with `NotFound` unless the cluster is the authority's.

@@ -324,6 +324,9 @@ impl Store for SqlStore {
     async fn post_ledger_entry(&self, authority: AuthorityId, posting: &LedgerPosting) -> StoreResult<PostOutcome> {
         ledger::post(self, authority, posting).await
     }
+    async fn post_ledger_batch(&self, authority: AuthorityId, postings: &[LedgerPosting]) -> StoreResult<Vec<Entry>> {
+        ledger::post_batch(self, authority, postings).await
+    }
     async fn ledger_journal(&self, authority: AuthorityId, cluster: ClusterId) -> StoreResult<Vec<Entry>> {
         ledger::journal(self, authority, cluster).await
     }

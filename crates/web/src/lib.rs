@@ -12,6 +12,7 @@ mod error;
 mod format;
 mod governance;
 mod import;
+mod ledger;
 mod map;
 mod pages;
 mod security;
@@ -70,6 +71,15 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/map", get(pages::map))
         .route("/governance", get(governance::page))
         .route("/governance.csv", get(governance::csv))
+        // ---- ledger ----
+        .route("/clusters/{id}/budget", get(ledger::page))
+        .route("/clusters/{id}/budget/entries/new", get(ledger::entry_form))
+        .route("/clusters/{id}/budget/entries", post(ledger::post_entry))
+        .route(
+            "/clusters/{id}/budget/entries/{entry}/reverse",
+            get(ledger::reverse_form).post(ledger::reverse),
+        )
+        // ---- end ledger ----
         .route("/import", get(import::form).post(import::upload))
         .route("/import/{run}", get(import::status))
         .route("/sign-out", post(session::sign_out))
