@@ -12,8 +12,8 @@ use crate::{Service, ServiceError, ServiceResult};
 use domain::NaiveDate;
 use domain::access::{Scope, User, UserRole};
 use domain::funding::ledger::{
-    Approval, Balances, Budget, Entry, EntryId, EntryKind, ExceptionId, Fence, Holder, LedgerContext, LedgerError,
-    NewEntry, NewStaffPost, StaffPost, StaffPostId, check, default_horizon, reversal_entry, simple_lines,
+    Approval, Balances, Budget, Entry, EntryId, EntryKind, ExceptionId, Fence, Holder, HolderPosition, LedgerContext,
+    LedgerError, NewEntry, NewStaffPost, StaffPost, StaffPostId, check, default_horizon, reversal_entry, simple_lines,
 };
 use domain::funding::virement::{NewException, VirementException, VirementRules};
 use domain::ids::{AuthorityId, ClusterId, Urn, UserId};
@@ -282,8 +282,11 @@ pub struct LedgerView {
     pub cluster: ClusterId,
     pub cluster_name: String,
     pub access: LedgerAccess,
-    /// By ring-fence; for a school-scoped user only that school's row is kept per fence.
+    /// The whole cluster's budget by ring-fence (totals are never partial).
     pub budget: Budget,
+    /// Each school's position per ring-fence, by ring-fence then URN; for a school-scoped user
+    /// only that school's.
+    pub schools: Vec<(Fence, HolderPosition)>,
     /// Newest first; for a school-scoped user only entries touching the school, with only its lines.
     pub journal: Vec<Entry>,
     pub staff: Vec<StaffLine>,
@@ -543,12 +546,15 @@ impl Service {
         let reconciles = !access.sees_journal
             || Balances::from_journal(journal.iter().map(|e| &e.body)).is_ok_and(|b| b == snapshot.balances);
         let synthetic = !journal.is_empty() && journal.iter().all(|e| e.body.memo.ends_with("(synthetic)"));
-        let mut budget = Budget::from_balances(&snapshot.balances);
+        let budget = Budget::from_balances(&snapshot.balances);
+        let schools = budget
+            .fences
+            .iter()
+            .flat_map(|f| f.schools.iter().map(|h| (f.fence.clone(), *h)))
+            .filter(|(_, h)| access.only_school.is_none_or(|u| h.holder == Holder::School(u)))
+            .collect();
         if let Some(urn) = access.only_school {
             let mine = Holder::School(urn);
-            for fence in &mut budget.fences {
-                fence.schools.retain(|h| h.holder == mine);
-            }
             journal.retain(|e| e.body.lines.iter().any(|l| l.account.holder == mine));
             for e in &mut journal {
                 e.body.lines.retain(|l| l.account.holder == mine);
@@ -582,6 +588,7 @@ impl Service {
             cluster,
             cluster_name,
             budget,
+            schools,
             journal,
             staff,
             rules: self.store.virement_rules(user.authority).await?.unwrap_or_default(),

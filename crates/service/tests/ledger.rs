@@ -299,11 +299,11 @@ async fn who_may_post_and_read_what() {
             .iter()
             .all(|l| l.account.holder == Holder::School(urn(BROOK)))
     );
-    assert!(
-        view.budget.fences[0]
-            .schools
-            .iter()
-            .all(|s| s.holder == Holder::School(urn(BROOK)))
+    assert!(view.schools.iter().all(|(_, s)| s.holder == Holder::School(urn(BROOK))));
+    assert_eq!(
+        view.budget.allocated_to_schools(),
+        pounds(9_000),
+        "the totals are the whole cluster's"
     );
     assert!(view.staff.is_empty());
     // An evaluator reads totals, no journal and no staff.

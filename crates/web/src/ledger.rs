@@ -286,24 +286,22 @@ pub(crate) async fn page(
             overspent: f.central.remaining().is_negative(),
         })
         .collect();
-    let mut schools: Vec<SchoolRow> = b
-        .fences
+    let mut schools: Vec<SchoolRow> = view
+        .schools
         .iter()
-        .flat_map(|f| {
-            f.schools.iter().filter_map(|h| match h.holder {
-                Holder::School(urn) => Some(SchoolRow {
-                    urn,
-                    name: holder_text(h.holder, &names),
-                    fence: f.fence.to_string(),
-                    allocated: money(h.allocated()),
-                    committed: money(h.committed),
-                    claims: money(h.claims_due),
-                    spent: money(h.spent),
-                    remaining: money(h.remaining()),
-                    overspent: h.remaining().is_negative(),
-                }),
-                Holder::Central => None,
-            })
+        .filter_map(|(fence, h)| match h.holder {
+            Holder::School(urn) => Some(SchoolRow {
+                urn,
+                name: holder_text(h.holder, &names),
+                fence: fence.to_string(),
+                allocated: money(h.allocated()),
+                committed: money(h.committed),
+                claims: money(h.claims_due),
+                spent: money(h.spent),
+                remaining: money(h.remaining()),
+                overspent: h.remaining().is_negative(),
+            }),
+            Holder::Central => None,
         })
         .collect();
     schools.sort_by(|a, b| (&a.name, &a.fence).cmp(&(&b.name, &b.fence)));
