@@ -1,6 +1,8 @@
 // The ledger journey: the cluster clerk signs in → their cluster → budget monitoring → posts a
 // payment and sees the balances change → a virement across phases is refused naming the rule →
-// reverses the payment and sees it netted out; then the budget page without JavaScript.
+// reverses the payment and sees it netted out; an officer records an approved exception and the
+// virement then goes through once; the staff form; then the entry form without JavaScript and a
+// governor's view.
 import { journey } from './lib.mjs';
 
 /** The "Spent" figure of the budget summary, in pence. */
@@ -69,6 +71,38 @@ await journey('ledger', async (j) => {
   await j.shot(page, 'reversed', ['Success', 'posted: reversal, £125.40', 'Reverses no.', 'Charged to the wrong school']);
   const reversed = await spent(page);
   if (reversed !== before) throw new Error(`after the reversal spent is ${reversed}, not ${before}`);
+
+  // An authority officer records an approved exception; the same virement then goes through once.
+  const officer = await j.newPage();
+  await j.signIn(officer, 'officer');
+  await officer.goto(`${j.base}${href}/budget`);
+  await j.clickAndWait(officer, 'a:has-text("Record an approved exception")');
+  await officer.selectOption('#from_fence', 'primary:Gifted and talented');
+  await officer.selectOption('#to_fence', 'secondary:Gifted and talented');
+  await officer.fill('#amount', '500');
+  await officer.fill('#reason', 'Year 6 to 7 summer school run by the high school');
+  await officer.fill('#approver', 'Head of school improvement');
+  await j.shot(officer, 'exception-form', ['Record an approved exception', 'lets one virement']);
+  await j.clickAndWait(officer, 'button:has-text("Record the exception")');
+  await j.shot(officer, 'exception-recorded', ['The approved exception is recorded', 'Approved exceptions', 'Not yet used']);
+  await officer.waitForLoadState('networkidle');
+
+  await page.goto(`${j.base}${href}/budget/entries/new`);
+  await page.check('#kind-virement');
+  await page.selectOption('#fence', 'primary:Gifted and talented');
+  await page.selectOption('#holder', 'central');
+  await page.selectOption('#to_fence', 'secondary:Gifted and talented');
+  await page.selectOption('#to_holder', 'central');
+  await page.selectOption('#exception', { index: 1 });
+  await page.fill('#amount', '500');
+  await page.fill('#memo', 'Summer school, under the approved exception');
+  await j.clickAndWait(page, 'button:has-text("Post the entry")');
+  await j.shot(page, 'virement-under-exception', ['posted: virement, £500.00', 'Under approved exception', 'By entry no.']);
+
+  // The clerk's staff and horizon form.
+  await j.clickAndWait(page, 'a:has-text("Record a staff post or a horizon")');
+  await j.shot(page, 'staff-form', ['Record a staff post', 'Funding horizon', 'the end of the financial year']);
+  await page.waitForLoadState('networkidle');
 
   // Without JavaScript the budget page and the form work the same.
   const plain = await j.newPage({ javaScriptEnabled: false });

@@ -626,14 +626,15 @@ impl Service {
         user: &User,
         cluster: ClusterId,
         exception: &NewException,
-    ) -> ServiceResult<ExceptionId> {
+    ) -> Result<ExceptionId, LedgerFailure> {
         let (_, _, _, access) = self.ledger_scope(user, cluster).await?;
         if !access.may_record_exception {
             return Err(ServiceError::Forbidden(
                 "only an authority officer records an approved exception to a ring-fence".into(),
-            ));
+            )
+            .into());
         }
-        exception.validate().map_err(invalid)?;
+        exception.validate()?;
         Ok(self
             .store
             .save_virement_exception(user.authority, cluster, exception, user.id, self.clock.now())
@@ -646,14 +647,15 @@ impl Service {
         user: &User,
         cluster: ClusterId,
         post: &NewStaffPost,
-    ) -> ServiceResult<StaffPostId> {
+    ) -> Result<StaffPostId, LedgerFailure> {
         let (_, _, members, access) = self.ledger_scope(user, cluster).await?;
         if !access.may_record_staff {
             return Err(ServiceError::Forbidden(
                 "only the cluster's own chair or clerk records staff paid from cluster money".into(),
-            ));
+            )
+            .into());
         }
-        post.validate(&members).map_err(invalid)?;
+        post.validate(&members)?;
         Ok(self.store.save_staff_post(user.authority, cluster, post).await?)
     }
 

@@ -152,6 +152,8 @@ struct BudgetPage {
     notice: Option<String>,
     school_only: Option<String>,
     may_post: bool,
+    may_record_exception: bool,
+    may_record_staff: bool,
     sees_journal: bool,
     sees_staff: bool,
     reconciles: bool,
@@ -174,6 +176,7 @@ struct BudgetPage {
 pub(crate) struct BudgetParams {
     posted: Option<String>,
     replayed: Option<String>,
+    recorded: Option<String>,
 }
 
 fn money(m: Money) -> String {
@@ -269,6 +272,12 @@ pub(crate) async fn page(
                 )
             })
         });
+    let notice = match params.recorded.as_deref() {
+        Some("exception") => Some("The approved exception is recorded: one virement may now use it.".to_string()),
+        Some("staff") => Some("The staff post is recorded.".to_string()),
+        Some("horizon") => Some("The funding horizon is set.".to_string()),
+        _ => notice,
+    };
     let b = &view.budget;
     let fences = b
         .fences
@@ -312,6 +321,8 @@ pub(crate) async fn page(
         notice,
         school_only: view.access.only_school.map(|u| holder_text(Holder::School(u), &names)),
         may_post: !view.access.may_post.is_empty(),
+        may_record_exception: view.access.may_record_exception,
+        may_record_staff: view.access.may_record_staff,
         sees_journal: view.access.sees_journal,
         sees_staff: view.access.sees_staff,
         reconciles: view.reconciles,
@@ -902,5 +913,340 @@ pub(crate) async fn reverse(
             reverse_page(&app, &session, id, entry, form, Some((field, e.to_string()))).await
         }
         Err(LedgerFailure::Service(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ExceptionForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    from_fence: String,
+    #[serde(default)]
+    to_fence: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    approver: String,
+    #[serde(default)]
+    approved_on: String,
+}
+
+#[derive(Template)]
+#[template(path = "budget_exception.html")]
+struct ExceptionPage {
+    chrome: crate::pages::Chrome,
+    id: ClusterId,
+    name: String,
+    from_fences: Vec<Choice>,
+    to_fences: Vec<Choice>,
+    form: ExceptionForm,
+    error: Option<(&'static str, String)>,
+}
+
+impl ExceptionPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+fn fence_choices(view: &LedgerView, selected: &str) -> Vec<Choice> {
+    std::iter::once(Choice {
+        value: String::new(),
+        label: "Choose a stream and phase".into(),
+        hint: "",
+        selected: selected.is_empty(),
+    })
+    .chain(view.budget.fences.iter().map(|f| {
+        let v = fence_value(&f.fence);
+        Choice {
+            selected: v == selected,
+            label: f.fence.to_string(),
+            value: v,
+            hint: "",
+        }
+    }))
+    .collect()
+}
+
+fn status_for(error: bool) -> StatusCode {
+    if error {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
+async fn exception_page(
+    app: &AppState,
+    session: &CurrentSession,
+    id: ClusterId,
+    form: ExceptionForm,
+    error: Option<(&'static str, String)>,
+) -> Result<Response, WebError> {
+    let view = app.service.ledger(&session.user, id).await?;
+    if !view.access.may_record_exception {
+        return Err(WebError::forbidden(
+            "Only an authority officer records an approved exception to a ring-fence.",
+        ));
+    }
+    let page = ExceptionPage {
+        id,
+        name: view.cluster_name.clone(),
+        from_fences: fence_choices(&view, &form.from_fence),
+        to_fences: fence_choices(&view, &form.to_fence),
+        form: ExceptionForm {
+            approved_on: if form.approved_on.is_empty() && error.is_none() {
+                app.service.clock().today().to_string()
+            } else {
+                form.approved_on.clone()
+            },
+            ..form
+        },
+        chrome: chrome(app, session, "/clusters").await?,
+        error,
+    };
+    Ok((status_for(page.error.is_some()), Html(page.render()?)).into_response())
+}
+
+pub(crate) async fn exception_form(
+    State(app): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = cluster_id(&id)?;
+    exception_page(&app, &session, id, ExceptionForm::default(), None).await
+}
+
+pub(crate) async fn record_exception(
+    State(app): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Path(id): Path<String>,
+    Form(form): Form<ExceptionForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&session, &form.csrf_token)?;
+    let id = cluster_id(&id)?;
+    let parsed = (|| {
+        let from = parse_fence(&form.from_fence)
+            .ok_or(("from_fence", "From: choose the ring-fence the money leaves".to_string()))?;
+        let to = parse_fence(&form.to_fence)
+            .ok_or(("to_fence", "To: choose the ring-fence the money goes to".to_string()))?;
+        Ok::<_, (&'static str, String)>(domain::funding::virement::NewException {
+            from,
+            to,
+            amount: parse_amount(&form.amount)?,
+            reason: form.reason.trim().into(),
+            approver: form.approver.trim().into(),
+            approved_on: parse_date("approved_on", "Date of the approval", &form.approved_on)?,
+        })
+    })();
+    let exception = match parsed {
+        Ok(x) => x,
+        Err(error) => return exception_page(&app, &session, id, form, Some(error)).await,
+    };
+    match app.service.record_exception(&session.user, id, &exception).await {
+        Ok(_) => Ok(Redirect::to(&format!("/clusters/{id}/budget?recorded=exception")).into_response()),
+        Err(LedgerFailure::Rule(e)) => {
+            let field = match e.field() {
+                "to" => "to_fence",
+                "amount" => "amount",
+                "reason" => "reason",
+                _ => "approver",
+            };
+            exception_page(&app, &session, id, form, Some((field, e.to_string()))).await
+        }
+        Err(LedgerFailure::Service(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct StaffForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    post: String,
+    #[serde(default)]
+    school: String,
+    #[serde(default)]
+    fte: String,
+    #[serde(default)]
+    annual_cost: String,
+    #[serde(default)]
+    fence: String,
+    #[serde(default)]
+    contract_start: String,
+    #[serde(default)]
+    contract_end: String,
+    #[serde(default)]
+    stream: String,
+    #[serde(default)]
+    ends_on: String,
+}
+
+#[derive(Template)]
+#[template(path = "budget_staff.html")]
+struct StaffPage {
+    chrome: crate::pages::Chrome,
+    id: ClusterId,
+    name: String,
+    schools: Vec<Choice>,
+    fences: Vec<Choice>,
+    streams: Vec<Choice>,
+    horizons: Vec<(String, String)>,
+    default_horizon: String,
+    form: StaffForm,
+    error: Option<(&'static str, String)>,
+}
+
+impl StaffPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+async fn staff_page(
+    app: &AppState,
+    session: &CurrentSession,
+    id: ClusterId,
+    form: StaffForm,
+    error: Option<(&'static str, String)>,
+) -> Result<Response, WebError> {
+    let view = app.service.ledger(&session.user, id).await?;
+    if !view.access.may_record_staff {
+        return Err(WebError::forbidden(
+            "Only the cluster's own chair or clerk records staff paid from cluster money.",
+        ));
+    }
+    let mut streams: Vec<String> = view.budget.fences.iter().map(|f| f.fence.stream.clone()).collect();
+    streams.dedup();
+    let page = StaffPage {
+        id,
+        name: view.cluster_name.clone(),
+        schools: std::iter::once(Choice {
+            value: String::new(),
+            label: "Not based at one school".into(),
+            hint: "",
+            selected: form.school.is_empty(),
+        })
+        .chain(view.members.iter().map(|(u, n)| Choice {
+            value: u.to_string(),
+            label: n.clone(),
+            hint: "",
+            selected: form.school == u.to_string(),
+        }))
+        .collect(),
+        fences: fence_choices(&view, &form.fence),
+        streams: streams
+            .into_iter()
+            .map(|s| Choice {
+                selected: s == form.stream,
+                label: s.clone(),
+                value: s,
+                hint: "",
+            })
+            .collect(),
+        horizons: view.horizons.iter().map(|(s, d)| (s.clone(), date(*d))).collect(),
+        default_horizon: date(view.default_horizon),
+        form,
+        chrome: chrome(app, session, "/clusters").await?,
+        error,
+    };
+    Ok((status_for(page.error.is_some()), Html(page.render()?)).into_response())
+}
+
+pub(crate) async fn staff_form(
+    State(app): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = cluster_id(&id)?;
+    staff_page(&app, &session, id, StaffForm::default(), None).await
+}
+
+pub(crate) async fn record_staff(
+    State(app): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Path(id): Path<String>,
+    Form(form): Form<StaffForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&session, &form.csrf_token)?;
+    let id = cluster_id(&id)?;
+    let parsed = (|| {
+        let fence = parse_fence(&form.fence).ok_or(("fence", "Paid from: choose the stream and phase".to_string()))?;
+        let school = match form.school.trim() {
+            "" => None,
+            u => Some(Urn::parse(u).map_err(|_| ("school", "Based at: choose a school of the list".to_string()))?),
+        };
+        let fte = domain::school::Tenths::parse(&form.fte)
+            .and_then(|t| u32::try_from(t.0).ok())
+            .ok_or(("fte", "FTE must be a number like 1.0 or 0.5".to_string()))?;
+        let annual_cost = Money::parse(&form.annual_cost).map_err(|_| {
+            (
+                "annual_cost",
+                "Annual cost must be an amount of money like £26,000.00".to_string(),
+            )
+        })?;
+        let contract_end = match form.contract_end.trim() {
+            "" => None,
+            d => Some(parse_date("contract_end", "Contract end", d)?),
+        };
+        Ok::<_, (&'static str, String)>(domain::funding::ledger::NewStaffPost {
+            post: form.post.trim().into(),
+            school,
+            fte_tenths: fte,
+            annual_cost,
+            fence,
+            contract_start: parse_date("contract_start", "Contract start", &form.contract_start)?,
+            contract_end,
+        })
+    })();
+    let post = match parsed {
+        Ok(p) => p,
+        Err(error) => return staff_page(&app, &session, id, form, Some(error)).await,
+    };
+    match app.service.record_staff_post(&session.user, id, &post).await {
+        Ok(_) => Ok(Redirect::to(&format!("/clusters/{id}/budget?recorded=staff")).into_response()),
+        Err(LedgerFailure::Rule(e)) => {
+            let field = match e.field() {
+                "post" => "post",
+                "fte" => "fte",
+                "annual_cost" => "annual_cost",
+                "contract_end" => "contract_end",
+                _ => "school",
+            };
+            staff_page(&app, &session, id, form, Some((field, e.to_string()))).await
+        }
+        Err(LedgerFailure::Service(e)) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn set_horizon(
+    State(app): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Path(id): Path<String>,
+    Form(form): Form<StaffForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&session, &form.csrf_token)?;
+    let id = cluster_id(&id)?;
+    if form.stream.trim().is_empty() {
+        let error = ("stream", "Stream: choose the stream whose horizon this is".to_string());
+        return staff_page(&app, &session, id, form, Some(error)).await;
+    }
+    let ends_on = match parse_date("ends_on", "Funding horizon", &form.ends_on) {
+        Ok(d) => d,
+        Err(error) => return staff_page(&app, &session, id, form, Some(error)).await,
+    };
+    match app.service.set_horizon(&session.user, id, &form.stream, ends_on).await {
+        Ok(()) => Ok(Redirect::to(&format!("/clusters/{id}/budget?recorded=horizon")).into_response()),
+        Err(service::ServiceError::Invalid(m)) => staff_page(&app, &session, id, form, Some(("stream", m))).await,
+        Err(e) => Err(e.into()),
     }
 }

@@ -79,6 +79,11 @@ pub fn router(service: Service, config: WebConfig) -> Router {
             "/clusters/{id}/budget/entries/{entry}/reverse",
             get(ledger::reverse_form).post(ledger::reverse),
         )
+        .route("/clusters/{id}/budget/exceptions/new", get(ledger::exception_form))
+        .route("/clusters/{id}/budget/exceptions", post(ledger::record_exception))
+        .route("/clusters/{id}/budget/staff/new", get(ledger::staff_form))
+        .route("/clusters/{id}/budget/staff", post(ledger::record_staff))
+        .route("/clusters/{id}/budget/horizon", post(ledger::set_horizon))
         // ---- end ledger ----
         .route("/import", get(import::form).post(import::upload))
         .route("/import/{run}", get(import::status))

@@ -713,3 +713,121 @@ async fn the_demo_ledgers_are_whole_synthetic_and_flag_a_contract() {
     }
     assert!(found, "the demo clerk sees their cluster's budget");
 }
+
+#[tokio::test]
+async fn exceptions_and_staff_posts_are_recorded_through_their_forms() {
+    let app = app().await;
+    let officer = sign_in(&app.router, "officer@norfolk.test").await;
+    let clerk = sign_in(&app.router, "clerk@norfolk.test").await;
+    app.fund(&officer).await;
+    let b = app.budget();
+    let post = |who: &Browser, path: &str, fields: &[(&str, &str)]| {
+        let mut all = vec![("csrf_token", who.csrf.as_str())];
+        all.extend_from_slice(fields);
+        post_form(&format!("{b}/{path}"), Some(&who.cookie), &all)
+    };
+
+    // The clerk may not record an exception; the officer may.
+    assert_eq!(
+        app.page(&clerk, &format!("{b}/exceptions/new")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let form = app.page(&officer, &format!("{b}/exceptions/new")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let exception = [
+        ("from_fence", "primary:Gifted and talented"),
+        ("to_fence", "primary:Gifted and talented"),
+        ("amount", "300"),
+        ("reason", "Summer school for Year 6 and 7"),
+        ("approver", "Head of school improvement"),
+        ("approved_on", "2026-11-20"),
+    ];
+    let r = send(&app.router, post(&officer, "exceptions", &exception)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("<a href=\"#to_fence\">to: an exception is for moving money between two different ring-fences")
+    );
+    let mut good = exception.to_vec();
+    good[1] = ("to_fence", "secondary:Gifted and talented");
+    let r = send(&app.router, post(&officer, "exceptions", &good)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.page(&clerk, r.location()).await;
+    assert!(page.body.contains("The approved exception is recorded") && page.body.contains("Not yet used"));
+    // The clerk's virement across phases goes through under it, once.
+    let form = app.page(&clerk, &format!("{b}/entries/new")).await;
+    // The exception is offered by its number and what it approves.
+    let x = "1".to_string();
+    assert!(form.body.contains(
+        "<option value=\"1\">1: Gifted and talented (primary) to Gifted and talented (secondary), up to £300.00</option>"
+    ));
+    let virement = [
+        ("kind", "virement"),
+        ("fence", "primary:Gifted and talented"),
+        ("holder", "central"),
+        ("to_fence", "secondary:Gifted and talented"),
+        ("to_holder", "central"),
+        ("exception", x.as_str()),
+        ("amount", "300"),
+        ("date", "2026-11-30"),
+        ("memo", "Summer school"),
+    ];
+    let r = app.submit(&clerk, "virement-under-exception-1", &virement).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = app.submit(&clerk, "virement-under-exception-2", &virement).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("<a href=\"#exception\">rule approved-exception: exception")
+    );
+    let page = app.page(&clerk, &b).await;
+    assert!(page.body.contains("By entry no. 4") && page.body.contains("Under approved exception"));
+
+    // Staff: the officer may not record posts; the clerk may, and a contract past the horizon is flagged.
+    assert_eq!(
+        app.page(&officer, &format!("{b}/staff/new")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let staff = [
+        ("post", "Learning mentor"),
+        ("school", "120001"),
+        ("fte", "1.0"),
+        ("annual_cost", "£26,000.00"),
+        ("fence", "secondary:Gifted and talented"),
+        ("contract_start", "2026-09-01"),
+        ("contract_end", "2099-08-31"),
+    ];
+    let mut bad = staff.to_vec();
+    bad[2] = ("fte", "1.5");
+    let r = send(&app.router, post(&clerk, "staff", &bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("<a href=\"#fte\">fte: one post is between 0.1 and 1.0 FTE")
+    );
+    let r = send(&app.router, post(&clerk, "staff", &staff)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.page(&clerk, r.location()).await;
+    assert!(page.body.contains("The staff post is recorded") && page.body.contains("Contract runs past the horizon"));
+    let r = send(
+        &app.router,
+        post(
+            &clerk,
+            "horizon",
+            &[("stream", "Gifted and talented"), ("ends_on", "2099-08-31")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.page(&clerk, &b).await;
+    assert!(page.body.contains("31 August 2099") && !page.body.contains("Contract runs past the horizon"));
+    // CSRF on all three.
+    for path in ["exceptions", "staff", "horizon"] {
+        let r = send(
+            &app.router,
+            post_form(&format!("{b}/{path}"), Some(&clerk.cookie), &[("csrf_token", "forged")]),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+    }
+}
