@@ -6,6 +6,7 @@ mod config;
 mod design;
 mod governance;
 mod import;
+mod ledger_soak;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -115,6 +116,19 @@ enum Command {
         #[command(subcommand)]
         command: GovernanceCommand,
     },
+    /// Reliability harness: posts a deterministic run of ledger entries, one `ack` line each
+    /// (crates/cli/tests/ledger_kill.rs kills it mid-run and checks the ledger).
+    #[command(hide = true)]
+    LedgerSoak {
+        #[arg(long)]
+        db: String,
+        /// Post the entries with keys soak-000000 up to this count.
+        #[arg(long)]
+        entries: u32,
+        /// Start at this entry (earlier ones are already posted or retried elsewhere).
+        #[arg(long, default_value_t = 0)]
+        from: u32,
+    },
     /// Configuration.
     Config {
         /// Print a commented default clusterwise.toml.
@@ -219,6 +233,10 @@ async fn run(cli: Cli) -> Result<Outcome> {
                 println!("secure_cookies = {}", config.secure_cookies);
                 println!("max_upload_mib = {}", config.max_upload_mib);
             }
+        }
+        Command::LedgerSoak { db, entries, from } => {
+            let service = open(&db).await?;
+            ledger_soak::run(&service, entries, from).await?;
         }
         Command::Migrate { db } => {
             let db = db.unwrap_or(config.db);

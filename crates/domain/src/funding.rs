@@ -7,10 +7,12 @@
 pub mod apportion;
 pub mod engine;
 pub mod fairness;
+pub mod ledger;
 pub mod need;
 pub mod policy;
 pub mod school;
 pub mod stream;
+pub mod virement;
 
 pub use apportion::{ApportionError, Granularity, Weight, apportion};
 pub use engine::{Allocation, AllocationError, Line, Pot, RingFence, allocate_pot};

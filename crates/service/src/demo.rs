@@ -193,6 +193,7 @@ impl Service {
         self.seed_demo_committees(authority.id).await?;
         self.seed_demo_design(authority.id).await?;
         self.seed_demo_policies(authority.id, biggest.cluster.id).await?;
+        self.seed_demo_ledgers(authority.id).await?;
         Ok(DemoSummary {
             schools: report.counts.inserted + report.counts.updated,
             clusters: counts.clusters_created,

@@ -10,6 +10,7 @@ pub mod funding;
 pub mod governance;
 pub mod groupings;
 pub mod import;
+pub mod ledger;
 pub mod meetings;
 pub mod policies;
 pub mod policy_file;

@@ -339,4 +339,89 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         authority: AuthorityId,
         cluster: ClusterId,
     ) -> StoreResult<Vec<crate::meetings::MeetingRecord>>;
+    // ---- ledger ----
+    /// `Ok` when a committed posting survives a crash (SQLite: WAL with `synchronous = FULL`,
+    /// checked at start-up); otherwise the reason ledger postings are refused.
+    async fn ledger_durability(&self) -> StoreResult<()>;
+    /// The cluster's journal length, balances and approved exceptions.
+    async fn ledger_snapshot(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<crate::ledger::LedgerSnapshot>;
+    async fn ledger_entry_by_key(
+        &self,
+        authority: AuthorityId,
+        key: &str,
+    ) -> StoreResult<Option<crate::ledger::KeyedEntry>>;
+    async fn ledger_entry(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        id: domain::funding::ledger::EntryId,
+    ) -> StoreResult<Option<domain::funding::ledger::Entry>>;
+    /// Appends an entry, its lines and its balance changes in one transaction: `Replayed` if
+    /// the key was posted with the same content, `Conflict` if with other content, `Stale` if the
+    /// journal is no longer `expected_seq` long.
+    async fn post_ledger_entry(
+        &self,
+        authority: AuthorityId,
+        posting: &crate::ledger::LedgerPosting,
+    ) -> StoreResult<crate::ledger::PostOutcome>;
+    /// Several postings (each already judged, with its journal length) in one transaction, all
+    /// or nothing: `Conflict` if any key is already posted or any length is stale. For seeding.
+    async fn post_ledger_batch(
+        &self,
+        authority: AuthorityId,
+        postings: &[crate::ledger::LedgerPosting],
+    ) -> StoreResult<Vec<domain::funding::ledger::Entry>>;
+    /// The cluster's journal, oldest first.
+    async fn ledger_journal(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<Vec<domain::funding::ledger::Entry>>;
+    async fn save_virement_exception(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        exception: &domain::funding::virement::NewException,
+        recorded_by: UserId,
+        recorded_at: i64,
+    ) -> StoreResult<domain::funding::ledger::ExceptionId>;
+    /// The authority's own virement rules, or `None` when it keeps the defaults.
+    async fn virement_rules(
+        &self,
+        authority: AuthorityId,
+    ) -> StoreResult<Option<domain::funding::virement::VirementRules>>;
+    async fn save_virement_rules(
+        &self,
+        authority: AuthorityId,
+        rules: &domain::funding::virement::VirementRules,
+    ) -> StoreResult<()>;
+    async fn save_staff_post(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        post: &domain::funding::ledger::NewStaffPost,
+    ) -> StoreResult<domain::funding::ledger::StaffPostId>;
+    async fn staff_posts(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<Vec<domain::funding::ledger::StaffPost>>;
+    async fn set_ledger_horizon(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        stream: &str,
+        ends_on: NaiveDate,
+    ) -> StoreResult<()>;
+    async fn ledger_horizons(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<Vec<(String, NaiveDate)>>;
+    /// Checks every ledger of the authority against itself (see [`crate::ledger::LedgerAudit`]).
+    async fn ledger_audit(&self, authority: AuthorityId) -> StoreResult<crate::ledger::LedgerAudit>;
 }

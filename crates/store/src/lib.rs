@@ -10,6 +10,7 @@ mod areas;
 mod clusters;
 mod design;
 mod governance;
+mod ledger;
 mod meetings;
 mod migrate;
 mod policies;
@@ -22,10 +23,14 @@ use domain::NaiveDate;
 use domain::access::User;
 use domain::cluster::MembershipRole;
 use domain::cluster::Network;
+use domain::funding::ledger::{Entry, EntryId, ExceptionId, NewStaffPost, StaffPost, StaffPostId};
+use domain::funding::virement::{NewException, VirementRules};
 use domain::geo::{Area, GeographyLayer, LayerKind};
+use domain::ids::UserId;
 use domain::ids::{AuthorityId, ClusterId, LaCode, LayerId, NetworkId, Urn};
 use domain::import::{MembershipRecord, SchoolRecord};
 use domain::school::SchoolWithCensus;
+use service::ledger::{KeyedEntry, LedgerAudit, LedgerPosting, LedgerSnapshot, PostOutcome};
 use service::store::{
     Authority, ClusterDetail, ClusterSummary, NewUser, SchoolDetail, SchoolPage, SchoolQuery, SessionRecord, Store,
     StoreError, StoreResult, WriteCounts,
@@ -46,6 +51,8 @@ pub enum Dialect {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    /// Why ledger postings are refused (the database is not crash-safe), checked at start-up.
+    ledger_refusal: Option<std::sync::Arc<str>>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
@@ -111,8 +118,16 @@ pub async fn connect(db: &str) -> StoreResult<SqlStore> {
         .connect(&url)
         .await
         .map_err(|e| StoreError::Other(format!("cannot open the database {}: {e}", redact(&url))))?;
-    let store = SqlStore { pool, dialect };
+    let mut store = SqlStore {
+        pool,
+        dialect,
+        ledger_refusal: None,
+    };
     migrate::run(&store).await?;
+    store.ledger_refusal = ledger::durability_refusal(&store, in_memory).await?.map(Into::into);
+    if let Some(why) = &store.ledger_refusal {
+        tracing::error!(%why, "the ledger will refuse postings");
+    }
     Ok(store)
 }
 
@@ -141,6 +156,10 @@ impl SqlStore {
     }
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+    /// Why ledger postings are refused, if they are (see `Store::ledger_durability`).
+    pub fn ledger_refusal(&self) -> Option<&str> {
+        self.ledger_refusal.as_deref()
     }
     pub async fn close(&self) {
         self.pool.close().await;
@@ -414,6 +433,82 @@ impl Store for SqlStore {
         cluster: ClusterId,
     ) -> StoreResult<Vec<service::meetings::MeetingRecord>> {
         meetings::cluster_meetings(self, authority, cluster).await
+    }
+    // ---- ledger ----
+    async fn ledger_durability(&self) -> StoreResult<()> {
+        match self.ledger_refusal() {
+            Some(why) => Err(StoreError::Other(why.to_string())),
+            None => Ok(()),
+        }
+    }
+    async fn ledger_snapshot(&self, authority: AuthorityId, cluster: ClusterId) -> StoreResult<LedgerSnapshot> {
+        ledger::snapshot(self, authority, cluster).await
+    }
+    async fn ledger_entry_by_key(&self, authority: AuthorityId, key: &str) -> StoreResult<Option<KeyedEntry>> {
+        ledger::entry_by_key(self, authority, key).await
+    }
+    async fn ledger_entry(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        id: EntryId,
+    ) -> StoreResult<Option<Entry>> {
+        ledger::entry(self, authority, cluster, id).await
+    }
+    async fn post_ledger_entry(&self, authority: AuthorityId, posting: &LedgerPosting) -> StoreResult<PostOutcome> {
+        ledger::post(self, authority, posting).await
+    }
+    async fn post_ledger_batch(&self, authority: AuthorityId, postings: &[LedgerPosting]) -> StoreResult<Vec<Entry>> {
+        ledger::post_batch(self, authority, postings).await
+    }
+    async fn ledger_journal(&self, authority: AuthorityId, cluster: ClusterId) -> StoreResult<Vec<Entry>> {
+        ledger::journal(self, authority, cluster).await
+    }
+    async fn save_virement_exception(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        exception: &NewException,
+        recorded_by: UserId,
+        recorded_at: i64,
+    ) -> StoreResult<ExceptionId> {
+        ledger::save_exception(self, authority, cluster, exception, recorded_by, recorded_at).await
+    }
+    async fn virement_rules(&self, authority: AuthorityId) -> StoreResult<Option<VirementRules>> {
+        ledger::virement_rules(self, authority).await
+    }
+    async fn save_virement_rules(&self, authority: AuthorityId, rules: &VirementRules) -> StoreResult<()> {
+        ledger::save_virement_rules(self, authority, rules).await
+    }
+    async fn save_staff_post(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        post: &NewStaffPost,
+    ) -> StoreResult<StaffPostId> {
+        ledger::save_staff_post(self, authority, cluster, post).await
+    }
+    async fn staff_posts(&self, authority: AuthorityId, cluster: ClusterId) -> StoreResult<Vec<StaffPost>> {
+        ledger::staff_posts(self, authority, cluster).await
+    }
+    async fn set_ledger_horizon(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        stream: &str,
+        ends_on: NaiveDate,
+    ) -> StoreResult<()> {
+        ledger::set_horizon(self, authority, cluster, stream, ends_on).await
+    }
+    async fn ledger_horizons(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<Vec<(String, NaiveDate)>> {
+        ledger::horizons(self, authority, cluster).await
+    }
+    async fn ledger_audit(&self, authority: AuthorityId) -> StoreResult<LedgerAudit> {
+        ledger::audit(self, authority).await
     }
 }
 

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "users", include_str!("../migrations/0002_users.sql")),
     (3, "governance", include_str!("../migrations/0003_governance.sql")),
     (4, "design", include_str!("../migrations/0004_design.sql")),
+    (5, "ledger", include_str!("../migrations/0005_ledger.sql")),
     (6, "policies", include_str!("../migrations/0006_policies.sql")),
     (7, "meetings", include_str!("../migrations/0007_meetings.sql")),
 ];

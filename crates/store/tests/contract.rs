@@ -1433,3 +1433,270 @@ contract!(
         assert_eq!(s.cluster_meetings(a, cluster).await.unwrap().len(), 2);
     }
 );
+
+// ---- ledger ----
+
+mod ledger_support {
+    use super::*;
+    use domain::funding::ledger::{EntryKind, Fence, Holder, NewEntry, simple_lines};
+    use domain::money::Money;
+    use service::ledger::LedgerPosting;
+
+    /// Norfolk with the sample schools in one cluster ("North": 120001 host, 120002 feeder).
+    pub async fn cluster(s: &dyn Store) -> (AuthorityId, ClusterId) {
+        let a = norfolk(s).await;
+        s.save_school_import(a, &sample()).await.unwrap();
+        s.save_memberships(
+            a,
+            &[
+                member(120001, "North", MembershipRole::Host),
+                member(120002, "North", MembershipRole::Feeder),
+            ],
+            day("2023-09-01"),
+            false,
+        )
+        .await
+        .unwrap();
+        (a, s.list_clusters(a, day("2024-01-01")).await.unwrap()[0].cluster.id)
+    }
+
+    pub fn admin() -> Fence {
+        Fence::new("Cluster admin", "all").unwrap()
+    }
+
+    pub fn entry(kind: EntryKind, from: Holder, to: Option<Holder>, pence: i64) -> NewEntry {
+        let f = admin();
+        NewEntry {
+            kind,
+            date: day("2026-10-01"),
+            memo: format!("{} of {pence}p", kind.code()),
+            lines: simple_lines(kind, (&f, from), to.map(|h| (&f, h)), Money::from_pence(pence), false).unwrap(),
+            approval: None,
+            exception: None,
+            joint_project: false,
+            reverses: None,
+        }
+    }
+
+    pub fn posting(cluster: ClusterId, key: &str, hash: &str, entry: NewEntry, expected_seq: i64) -> LedgerPosting {
+        LedgerPosting {
+            cluster,
+            idempotency_key: key.into(),
+            content_hash: hash.into(),
+            entry,
+            posted_by: UserId(1),
+            posted_by_name: "Clerk".into(),
+            posted_at: 1_700_000_000,
+            expected_seq,
+        }
+    }
+}
+
+contract!(
+    ledger_postings_are_exactly_once_and_balances_equal_the_journal,
+    |s: store::SqlStore| async move {
+        use domain::funding::ledger::{Balances, EntryKind, Holder};
+        use ledger_support::*;
+        use service::ledger::PostOutcome;
+        let (a, c) = cluster(&s).await;
+        let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
+        s.ledger_durability().await.unwrap();
+        let school = Holder::School(urn(120001));
+        let receipt = entry(EntryKind::Receipt, Holder::Central, None, 500_000);
+        let PostOutcome::Posted(first) = s
+            .post_ledger_entry(a, &posting(c, "key-receipt", "h1", receipt.clone(), 0))
+            .await
+            .unwrap()
+        else {
+            panic!("not posted")
+        };
+        assert_eq!((first.seq, first.body.clone()), (1, receipt.clone()));
+        // A retry with the same key and content returns the same entry and writes nothing.
+        let again = s
+            .post_ledger_entry(a, &posting(c, "key-receipt", "h1", receipt.clone(), 0))
+            .await
+            .unwrap();
+        assert_eq!(again, PostOutcome::Replayed(first.clone()));
+        // The same key with other content is a conflict.
+        assert!(matches!(
+            s.post_ledger_entry(a, &posting(c, "key-receipt", "h2", receipt.clone(), 1))
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        // Judged against an old journal length: stale, nothing written.
+        let alloc = entry(EntryKind::Allocation, Holder::Central, Some(school), 200_000);
+        assert_eq!(
+            s.post_ledger_entry(a, &posting(c, "key-alloc", "h3", alloc.clone(), 0))
+                .await
+                .unwrap(),
+            PostOutcome::Stale
+        );
+        let PostOutcome::Posted(second) = s
+            .post_ledger_entry(a, &posting(c, "key-alloc", "h3", alloc.clone(), 1))
+            .await
+            .unwrap()
+        else {
+            panic!("not posted")
+        };
+        assert_eq!(second.seq, 2);
+        let found = s.ledger_entry_by_key(a, "key-alloc").await.unwrap().unwrap();
+        assert_eq!(
+            (found.cluster, found.content_hash.as_str(), &found.entry),
+            (c, "h3", &second)
+        );
+        assert_eq!(s.ledger_entry(a, c, second.id).await.unwrap(), Some(second.clone()));
+
+        // Balances equal the journal's sums.
+        let snap = s.ledger_snapshot(a, c).await.unwrap();
+        assert_eq!(snap.seq, 2);
+        let journal = s.ledger_journal(a, c).await.unwrap();
+        assert_eq!(journal, vec![first.clone(), second.clone()]);
+        assert_eq!(
+            snap.balances,
+            Balances::from_journal(journal.iter().map(|e| &e.body)).unwrap()
+        );
+        assert_eq!(snap.balances.sum(), Some(0));
+
+        // A reversal links to its original; a second reversal of it cannot land.
+        let mut rev = domain::funding::ledger::reversal_entry(&second, day("2026-10-02"), "wrong school", None);
+        let PostOutcome::Posted(reversal) = s
+            .post_ledger_entry(a, &posting(c, "key-rev-1", "h4", rev.clone(), 2))
+            .await
+            .unwrap()
+        else {
+            panic!("not posted")
+        };
+        rev.memo = "again".into();
+        assert_eq!(
+            s.post_ledger_entry(a, &posting(c, "key-rev-2", "h5", rev, 3))
+                .await
+                .unwrap(),
+            PostOutcome::Stale,
+            "the database refuses a second reversal of one entry"
+        );
+        let journal = s.ledger_journal(a, c).await.unwrap();
+        assert_eq!(journal[1].reversed_by, Some(reversal.id));
+        assert_eq!(journal.len(), 3);
+        let audit = s.ledger_audit(a).await.unwrap();
+        assert!(audit.is_whole(), "{audit:?}");
+        assert_eq!((audit.entries, audit.lines), (3, 6));
+
+        // Another authority sees none of it and cannot post to it.
+        assert!(s.ledger_entry_by_key(b, "key-alloc").await.unwrap().is_none());
+        assert!(s.ledger_journal(b, c).await.unwrap().is_empty());
+        assert!(s.ledger_entry(b, c, first.id).await.unwrap().is_none());
+        assert_eq!(s.ledger_snapshot(b, c).await.unwrap().seq, 0);
+        assert!(matches!(
+            s.post_ledger_entry(b, &posting(c, "key-raid", "h6", receipt, 0)).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(s.ledger_audit(b).await.unwrap().entries, 0);
+    }
+);
+
+contract!(
+    ledger_rules_exceptions_staff_and_horizons_round_trip,
+    |s: store::SqlStore| async move {
+        use domain::funding::ledger::{Fence, NewStaffPost};
+        use domain::funding::virement::{NewException, Permit, VirementRule, VirementRules};
+        use domain::money::Money;
+        use ledger_support::*;
+        let (a, c) = cluster(&s).await;
+        let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
+        assert_eq!(
+            s.virement_rules(a).await.unwrap(),
+            None,
+            "the defaults until the authority keeps its own"
+        );
+        let p = Fence::new("Gifted and talented", "primary").unwrap();
+        let q = Fence::new("Gifted and talented", "secondary").unwrap();
+        let rules = VirementRules {
+            rules: vec![
+                VirementRule {
+                    name: "LM".into(),
+                    permit: Permit::AcrossPhasesOf {
+                        stream: "Learning mentors and LSU".into(),
+                    },
+                },
+                VirementRule {
+                    name: "Joint".into(),
+                    permit: Permit::JointProject,
+                },
+                VirementRule {
+                    name: "G&T up".into(),
+                    permit: Permit::Between {
+                        from: p.clone(),
+                        to: q.clone(),
+                    },
+                },
+            ],
+        };
+        s.save_virement_rules(a, &rules).await.unwrap();
+        assert_eq!(s.virement_rules(a).await.unwrap(), Some(rules));
+        let none = VirementRules { rules: vec![] };
+        s.save_virement_rules(a, &none).await.unwrap();
+        assert_eq!(
+            s.virement_rules(a).await.unwrap(),
+            Some(none),
+            "an empty list is kept as such"
+        );
+        assert_eq!(s.virement_rules(b).await.unwrap(), None);
+
+        let x = NewException {
+            from: p,
+            to: q,
+            amount: Money::from_pence(30_000),
+            reason: "Summer school".into(),
+            approver: "Head of school improvement".into(),
+            approved_on: day("2026-09-20"),
+        };
+        let id = s.save_virement_exception(a, c, &x, UserId(1), 1).await.unwrap();
+        let snap = s.ledger_snapshot(a, c).await.unwrap();
+        assert_eq!(snap.exceptions.len(), 1);
+        assert_eq!((snap.exceptions[0].id, &snap.exceptions[0].exception), (id, &x));
+        assert_eq!(snap.exceptions[0].used_by, None);
+        assert!(matches!(
+            s.save_virement_exception(b, c, &x, UserId(1), 1).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        let post = NewStaffPost {
+            post: "Learning mentor".into(),
+            school: Some(urn(120001)),
+            fte_tenths: 10,
+            annual_cost: Money::from_pence(2_600_000),
+            fence: Fence::new("Learning mentors and LSU", "secondary").unwrap(),
+            contract_start: day("2025-09-01"),
+            contract_end: Some(day("2027-08-31")),
+        };
+        let sid = s.save_staff_post(a, c, &post).await.unwrap();
+        let open_ended = NewStaffPost {
+            contract_end: None,
+            school: None,
+            ..post.clone()
+        };
+        s.save_staff_post(a, c, &open_ended).await.unwrap();
+        let posts = s.staff_posts(a, c).await.unwrap();
+        assert_eq!(posts.len(), 2);
+        assert_eq!((posts[0].id, &posts[0].post), (sid, &post));
+        assert_eq!(posts[1].post, open_ended);
+        assert!(s.staff_posts(b, c).await.unwrap().is_empty());
+        assert!(s.save_staff_post(b, c, &post).await.is_err());
+
+        s.set_ledger_horizon(a, c, "Learning mentors and LSU", day("2027-03-31"))
+            .await
+            .unwrap();
+        s.set_ledger_horizon(a, c, "Learning mentors and LSU", day("2027-08-31"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.ledger_horizons(a, c).await.unwrap(),
+            vec![("Learning mentors and LSU".to_string(), day("2027-08-31"))]
+        );
+        assert!(matches!(
+            s.set_ledger_horizon(b, c, "X", day("2027-08-31")).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(s.ledger_horizons(b, c).await.unwrap().is_empty());
+    }
+);

@@ -14,6 +14,7 @@ mod error;
 mod format;
 mod governance;
 mod import;
+mod ledger;
 mod map;
 mod meetings;
 mod pages;
@@ -105,6 +106,20 @@ pub fn router(service: Service, config: WebConfig) -> Router {
             get(meetings::minutes).post(meetings::save_minutes),
         )
         .route("/meetings/{id}/{action}", post(meetings::meeting_post))
+        // ---- ledger ----
+        .route("/clusters/{id}/budget", get(ledger::page))
+        .route("/clusters/{id}/budget/entries/new", get(ledger::entry_form))
+        .route("/clusters/{id}/budget/entries", post(ledger::post_entry))
+        .route(
+            "/clusters/{id}/budget/entries/{entry}/reverse",
+            get(ledger::reverse_form).post(ledger::reverse),
+        )
+        .route("/clusters/{id}/budget/exceptions/new", get(ledger::exception_form))
+        .route("/clusters/{id}/budget/exceptions", post(ledger::record_exception))
+        .route("/clusters/{id}/budget/staff/new", get(ledger::staff_form))
+        .route("/clusters/{id}/budget/staff", post(ledger::record_staff))
+        .route("/clusters/{id}/budget/horizon", post(ledger::set_horizon))
+        // ---- end ledger ----
         .route("/import", get(import::form).post(import::upload))
         .route("/import/{run}", get(import::status))
         // ---- design ----
