@@ -62,7 +62,7 @@ await journey('policies', async (j) => {
 
   await j.clickAndWait(page, 'a:has-text("This term\'s governing-body report")');
   await j.shot(page, 'report', ['Report to the governing body', '1. How big the budget is', '2. How it was spent',
-    'No ledger entries are recorded for this school yet', '3. What it changed']);
+    "As recorded in the cluster's ledger", 'Claimed, due', '3. What it changed']);
 
   // The clerk writes this term's narrative for the cluster.
   const clerk = await j.newPage({});

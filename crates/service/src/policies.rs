@@ -16,6 +16,7 @@ use domain::NaiveDate;
 use domain::access::{Scope, User, UserRole};
 use domain::cluster::MembershipRole;
 use domain::funding::fairness::{Fairness, PhaseGroup, SchoolOutcome, fairness};
+use domain::funding::ledger::{Fence, Holder, HolderPosition};
 use domain::funding::{
     Allocation, ClusterInput, FundingPolicy, Line, Period, PotAllocation, RingFence, SchoolData, allocate_policy,
 };
@@ -371,6 +372,13 @@ impl Statement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpendToDate {
     NoLedgerEntries,
+    /// The reader's role does not see the cluster's ledger (the allocation is still shown).
+    NotShown,
+    /// The school's position in each ring-fence of its cluster's ledger, as recorded on `as_of`.
+    Recorded {
+        as_of: NaiveDate,
+        fences: Vec<(Fence, HolderPosition)>,
+    },
 }
 
 /// The termly report to a school's governing body.
@@ -867,9 +875,27 @@ impl Service {
 
     /// Spend against the school's allocation in a term, from the cluster's ledger. The ledger's
     /// figures are not wired in yet, so this says that no entries are recorded.
-    pub async fn school_spend_to_date(&self, user: &User, urn: Urn, _term: Term) -> ServiceResult<SpendToDate> {
+    /// What the cluster's ledger (kept by the host school) records against the school so far:
+    /// what is still available, committed, claimed and spent in each ring-fence.
+    pub async fn school_spend_to_date(&self, user: &User, urn: Urn, cluster: ClusterId) -> ServiceResult<SpendToDate> {
         self.school_access(user, urn).await?;
-        Ok(SpendToDate::NoLedgerEntries)
+        let view = match self.ledger(user, cluster).await {
+            Ok(view) => view,
+            Err(ServiceError::Forbidden(_)) => return Ok(SpendToDate::NotShown),
+            Err(e) => return Err(e),
+        };
+        let fences: Vec<(Fence, HolderPosition)> = view
+            .schools
+            .into_iter()
+            .filter(|(_, h)| h.holder == Holder::School(urn))
+            .collect();
+        if fences.is_empty() {
+            return Ok(SpendToDate::NoLedgerEntries);
+        }
+        Ok(SpendToDate::Recorded {
+            as_of: self.clock.today(),
+            fences,
+        })
     }
 
     /// The termly report to a school's governing body (`None` when no policy is in force for
@@ -883,7 +909,9 @@ impl Service {
         let Some(statement) = self.statement_for(user, urn, periods_of_term(term)).await? else {
             return Ok(None);
         };
-        let spend = self.school_spend_to_date(user, urn, term).await?;
+        let spend = self
+            .school_spend_to_date(user, urn, statement.allocation.cluster)
+            .await?;
         let narrative = self
             .store
             .narratives(user.authority, statement.allocation.cluster)

@@ -17,6 +17,7 @@ use domain::access::{Scope, UserRole};
 use domain::funding::Granularity;
 use domain::funding::Period;
 use domain::funding::fairness::Fairness;
+use domain::funding::ledger::{Fence, HolderPosition};
 use domain::governance::health::Term;
 use domain::ids::{ClusterId, Urn};
 use domain::money::{Money, Rounding};
@@ -1194,7 +1195,9 @@ pub(crate) struct ReportView {
     total: String,
     cluster_budget: String,
     streams: Vec<StreamBlock>,
-    spend: &'static str,
+    /// The sentence above the spend table (or in place of it).
+    spend: String,
+    spend_rows: Vec<SpendRow>,
     narrative: Option<(String, String)>,
     may_write: bool,
 }
@@ -1225,8 +1228,19 @@ fn report_view(urn: Urn, school: String, term: Term, r: Option<&GoverningBodyRep
         streams: r.map(|r| stream_blocks(&r.statement)).unwrap_or_default(),
         spend: match r.map(|r| &r.spend) {
             Some(SpendToDate::NoLedgerEntries) | None => {
-                "No ledger entries are recorded for this school yet, so no spend can be shown. Spend comes from the cluster's ledger, kept by the host school: when the host school records payments and commitments against this school's allocation, they appear here."
+                "No ledger entries are recorded for this school yet, so no spend can be shown. Spend comes from the cluster's ledger, kept by the host school: when the host school records payments and commitments against this school's allocation, they appear here.".to_string()
             }
+            Some(SpendToDate::NotShown) => {
+                "Spend comes from the cluster's ledger, kept by the host school, which your role does not see.".to_string()
+            }
+            Some(SpendToDate::Recorded { as_of, .. }) => format!(
+                "As recorded in the cluster's ledger, kept by the host school, on {}: for each ring-fence, what is still available to this school, what it has committed, what it has claimed and is due, and what it has spent.",
+                crate::format::date(*as_of)
+            ),
+        },
+        spend_rows: match r.map(|r| &r.spend) {
+            Some(SpendToDate::Recorded { fences, .. }) => spend_rows(fences),
+            _ => Vec::new(),
         },
         narrative: r.and_then(|r| r.narrative.as_ref()).map(|n| {
             (
@@ -1236,6 +1250,38 @@ fn report_view(urn: Urn, school: String, term: Term, r: Option<&GoverningBodyRep
         }),
         may_write,
     }
+}
+
+/// One ring-fence of a school's spend to date, formatted.
+#[derive(Debug)]
+pub(crate) struct SpendRow {
+    fence: String,
+    available: String,
+    committed: String,
+    claims_due: String,
+    spent: String,
+    total: bool,
+}
+
+fn spend_rows(fences: &[(Fence, HolderPosition)]) -> Vec<SpendRow> {
+    let parts = |h: &HolderPosition| [h.available, h.committed, h.claims_due, h.spent];
+    let row = |fence: String, m: [Money; 4], total: bool| SpendRow {
+        fence,
+        available: m[0].to_string(),
+        committed: m[1].to_string(),
+        claims_due: m[2].to_string(),
+        spent: m[3].to_string(),
+        total,
+    };
+    let mut rows: Vec<SpendRow> = fences
+        .iter()
+        .map(|(fence, h)| row(fence.to_string(), parts(h), false))
+        .collect();
+    let column = |i: usize| Money::sum(fences.iter().map(|(_, h)| parts(h)[i]).collect::<Vec<_>>().iter());
+    if let (true, Some(a), Some(c), Some(d), Some(s)) = (rows.len() > 1, column(0), column(1), column(2), column(3)) {
+        rows.push(row("Total".into(), [a, c, d, s], true));
+    }
+    rows
 }
 
 #[derive(Debug, Default, Deserialize)]
