@@ -1,5 +1,5 @@
 // The boundary planner journey: sign in as the officer → the map's link to the demo's
-// illustrative redraw → Design → a bad form named by field → run a quick scenario → wait for it
+// illustrative redraw → what each school would get under it → Design → a bad form named by field → run a quick scenario → wait for it
 // → its map → compare it with the current map → adopt it → the clusters page shows the adopted
 // map. Then a run with JavaScript off, watched through the page's own refresh.
 import { journey } from './lib.mjs';
@@ -14,6 +14,11 @@ await journey('design', async (j) => {
   await j.clickAndWait(page, 'a:has-text("See the illustrative redraw scenario")');
   await j.shot(page, 'illustrative-scenario', ['This scenario is illustrative', 'Proposed clusters', 'Principles broken', 'Travel to the hub', 'The objective and its parts']);
   if ((await mapShapes(page)) < 300) throw new Error('the illustrative scenario draws too few regions');
+
+  // What every school would get under the policy in force if this map were adopted.
+  await j.clickAndWait(page, 'a:has-text("What each school would get under this map")');
+  await j.shot(page, 'funding-under-the-map', ['Funding under a different cluster map', "Today's map", 'This scenario', 'Every cluster\'s budget', 'those losing most first', 'Gini']);
+  await page.goBack();
 
   await j.nav(page, 'Design');
   await j.shot(page, 'design-list', ['Cluster design', 'Scenarios', 'Norfolk redraw', 'Run a new scenario']);

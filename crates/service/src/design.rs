@@ -1103,6 +1103,12 @@ impl Service {
         })
     }
 
+    /// A scenario as someone who may see scenarios reads it (for the funding comparison).
+    pub(crate) async fn viewable_scenario(&self, user: &User, id: ScenarioId) -> ServiceResult<ScenarioRecord> {
+        require_view(user)?;
+        self.load_scenario(user, id).await
+    }
+
     async fn load_scenario(&self, user: &User, id: ScenarioId) -> ServiceResult<ScenarioRecord> {
         let mut record = self
             .store
@@ -1368,22 +1374,8 @@ impl Service {
             .map(|s| (s.school.urn, s.school.phase))
             .collect();
         let mut taken: BTreeSet<String> = self.store.cluster_names(user.authority).await?.into_iter().collect();
-        let mut members: BTreeMap<&str, Vec<(Urn, MembershipRole)>> = BTreeMap::new();
-        let hub_of: HashMap<&str, Option<Urn>> = record.clusters.iter().map(|c| (c.label.as_str(), c.hub)).collect();
-        for (urn, label) in &record.assignment {
-            let role = if hub_of.get(label.as_str()).copied().flatten() == Some(*urn) {
-                MembershipRole::Host
-            } else {
-                match phases.get(urn) {
-                    Some(Phase::Special) => MembershipRole::Special,
-                    Some(Phase::AlternativeProvision) => MembershipRole::Pru,
-                    _ => MembershipRole::Feeder,
-                }
-            };
-            members.entry(label.as_str()).or_default().push((*urn, role));
-        }
         let mut clusters = Vec::new();
-        for c in &record.clusters {
+        for (c, members) in proposed_members(&record, &phases) {
             let base = c.name.clone();
             let dated = format!("{base} (from {})", effective.format("%B %Y"));
             let mut pick = base.clone();
@@ -1397,7 +1389,7 @@ impl Service {
                 };
             }
             taken.insert(pick.clone());
-            clusters.push((pick, members.remove(c.label.as_str()).unwrap_or_default()));
+            clusters.push((pick, members));
         }
         let adoption = NewAdoption {
             adoption: Adoption {
@@ -1444,6 +1436,34 @@ impl Service {
 
 /// Moves the demo's scenario searches (well under a second on one core).
 pub const DEMO_MOVES: u64 = 1_000_000;
+
+/// Each proposed cluster of a scenario with its members and the role adopting it gives them:
+/// the hub is the host, special schools are special members, alternative provision a PRU, the
+/// rest feeders. In the scenario's cluster order.
+pub(crate) fn proposed_members<'r>(
+    record: &'r ScenarioRecord,
+    phases: &HashMap<Urn, Phase>,
+) -> Vec<(&'r ScenarioCluster, Vec<(Urn, MembershipRole)>)> {
+    let mut members: BTreeMap<&str, Vec<(Urn, MembershipRole)>> = BTreeMap::new();
+    let hub_of: HashMap<&str, Option<Urn>> = record.clusters.iter().map(|c| (c.label.as_str(), c.hub)).collect();
+    for (urn, label) in &record.assignment {
+        let role = if hub_of.get(label.as_str()).copied().flatten() == Some(*urn) {
+            MembershipRole::Host
+        } else {
+            match phases.get(urn) {
+                Some(Phase::Special) => MembershipRole::Special,
+                Some(Phase::AlternativeProvision) => MembershipRole::Pru,
+                _ => MembershipRole::Feeder,
+            }
+        };
+        members.entry(label.as_str()).or_default().push((*urn, role));
+    }
+    record
+        .clusters
+        .iter()
+        .map(|c| (c, members.remove(c.label.as_str()).unwrap_or_default()))
+        .collect()
+}
 
 #[cfg(test)]
 mod tests {

@@ -328,6 +328,114 @@ impl ClusterAllocation {
     }
 }
 
+/// One school under two cluster maps: its cluster and amount in each (`None` where it is in no
+/// cluster of that map).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolUnderMaps {
+    pub school: SchoolInfo,
+    pub current: Option<(String, Money)>,
+    pub proposed: Option<(String, Money)>,
+}
+
+impl SchoolUnderMaps {
+    /// Proposed less current, in pence (a school in no cluster counts as getting nothing).
+    pub fn change(&self) -> Money {
+        let amount = |m: &Option<(String, Money)>| m.as_ref().map_or(Money::ZERO, |(_, a)| *a);
+        amount(&self.proposed)
+            .checked_sub(amount(&self.current))
+            .unwrap_or(Money::ZERO)
+    }
+}
+
+/// The whole authority's allocation under today's map and under a scenario's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapFunding {
+    pub scenario_name: String,
+    pub source: AllocationSource,
+    pub current: Vec<ClusterAllocation>,
+    pub proposed: Vec<ClusterAllocation>,
+    /// Every school in either map, those losing most first, then by name.
+    pub schools: Vec<SchoolUnderMaps>,
+}
+
+impl MapFunding {
+    fn new(
+        scenario_name: String,
+        source: AllocationSource,
+        current: Vec<ClusterAllocation>,
+        proposed: Vec<ClusterAllocation>,
+    ) -> MapFunding {
+        let mut by_urn: std::collections::BTreeMap<Urn, SchoolUnderMaps> = std::collections::BTreeMap::new();
+        for (map, is_current) in [(&current, true), (&proposed, false)] {
+            for c in map {
+                for s in &c.schools {
+                    let entry = by_urn.entry(s.urn).or_insert_with(|| SchoolUnderMaps {
+                        school: s.clone(),
+                        current: None,
+                        proposed: None,
+                    });
+                    let here = Some((c.cluster_name.clone(), c.school_total(s.urn)));
+                    if is_current {
+                        entry.current = here;
+                    } else {
+                        entry.proposed = here;
+                    }
+                }
+            }
+        }
+        let mut schools: Vec<SchoolUnderMaps> = by_urn.into_values().collect();
+        schools.sort_by(|a, b| {
+            a.change()
+                .cmp(&b.change())
+                .then(a.school.name.cmp(&b.school.name))
+                .then(a.school.urn.cmp(&b.school.urn))
+        });
+        MapFunding {
+            scenario_name,
+            source,
+            current,
+            proposed,
+            schools,
+        }
+    }
+    fn total(map: &[ClusterAllocation], f: impl Fn(&ClusterAllocation) -> Money) -> Option<Money> {
+        Money::sum(map.iter().map(f).collect::<Vec<_>>().iter())
+    }
+    /// Every cluster's budget, under today's map and the proposed one.
+    pub fn budgets(&self) -> (Option<Money>, Option<Money>) {
+        (
+            Self::total(&self.current, ClusterAllocation::budget),
+            Self::total(&self.proposed, ClusterAllocation::budget),
+        )
+    }
+    /// What reaches schools, under each map.
+    pub fn to_schools(&self) -> (Option<Money>, Option<Money>) {
+        (
+            Self::total(&self.current, ClusterAllocation::to_schools),
+            Self::total(&self.proposed, ClusterAllocation::to_schools),
+        )
+    }
+    /// The fairness measures across every fundable school, under each map.
+    pub fn fairness(&self) -> (Fairness, Fairness) {
+        let of = |map: &[ClusterAllocation]| {
+            let outcomes: Vec<SchoolOutcome> = map
+                .iter()
+                .flat_map(|c| {
+                    c.schools.iter().filter(|s| s.fundable()).map(|s| SchoolOutcome {
+                        urn: s.urn,
+                        phase: PhaseGroup::of(s.phase),
+                        pupils: s.pupils,
+                        fsm: s.fsm,
+                        amount: c.school_total(s.urn),
+                    })
+                })
+                .collect();
+            fairness(&outcomes)
+        };
+        (of(&self.current), of(&self.proposed))
+    }
+}
+
 /// The cluster page's view: the allocation and whose lines this person may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterAllocationView {
@@ -455,7 +563,24 @@ fn sees_every_school_of(user: &User, cluster: ClusterId) -> bool {
 impl Service {
     async fn register_for_allocation(&self, authority: AuthorityId) -> ServiceResult<Register> {
         let today = self.clock.today();
-        let clusters = self.store.list_clusters(authority, today).await?;
+        let clusters: Vec<(ClusterId, String)> = self
+            .store
+            .list_clusters(authority, today)
+            .await?
+            .into_iter()
+            .map(|c| (c.cluster.id, c.cluster.name))
+            .collect();
+        let memberships = self.store.current_memberships(authority, today).await?;
+        self.allocation_register(authority, clusters, memberships).await
+    }
+
+    /// The register with the given clusters and memberships (today's, or a proposed map's).
+    async fn allocation_register(
+        &self,
+        authority: AuthorityId,
+        clusters: Vec<(ClusterId, String)>,
+        memberships: Vec<(Urn, ClusterId, MembershipRole)>,
+    ) -> ServiceResult<Register> {
         let schools: HashMap<Urn, domain::school::SchoolWithCensus> = self
             .store
             .all_schools(authority)
@@ -463,9 +588,9 @@ impl Service {
             .into_iter()
             .map(|s| (s.school.urn, s))
             .collect();
-        let index: HashMap<ClusterId, usize> = clusters.iter().enumerate().map(|(i, c)| (c.cluster.id, i)).collect();
+        let index: HashMap<ClusterId, usize> = clusters.iter().enumerate().map(|(i, c)| (c.0, i)).collect();
         let mut members: Vec<Vec<(SchoolInfo, SchoolData)>> = vec![Vec::new(); clusters.len()];
-        for (urn, cluster, role) in self.store.current_memberships(authority, today).await? {
+        for (urn, cluster, role) in memberships {
             let (Some(i), Some(s)) = (index.get(&cluster), schools.get(&urn)) else {
                 continue;
             };
@@ -492,10 +617,7 @@ impl Service {
         for m in &mut members {
             m.sort_by_key(|(s, _)| s.urn);
         }
-        Ok(Register {
-            clusters: clusters.into_iter().map(|c| (c.cluster.id, c.cluster.name)).collect(),
-            members,
-        })
+        Ok(Register { clusters, members })
     }
 
     /// Runs a policy on every cluster of the register; one [`ClusterAllocation`] per cluster.
@@ -801,6 +923,61 @@ impl Service {
             scenarios,
             schools,
         })
+    }
+
+    /// What every school would get under the policy in force with today's cluster map and with
+    /// a design scenario's map, side by side (`None` when no policy is in force). Those who may
+    /// see design scenarios may see this. A proposed cluster gets its members' roles as adopting
+    /// it would give them (the hub is the host).
+    pub async fn funding_under_scenario(
+        &self,
+        user: &User,
+        scenario: crate::design::ScenarioId,
+    ) -> ServiceResult<Option<MapFunding>> {
+        let record = self.viewable_scenario(user, scenario).await?;
+        if record.clusters.is_empty() {
+            return Err(ServiceError::Conflict(format!(
+                "“{}” has no map, so there is nothing to fund",
+                record.summary.params.name
+            )));
+        }
+        let Some((version, source)) = self
+            .in_force_for(user.authority, periods_on(self.clock.today()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let policy = parse_policy(&version.body).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let current = Self::run_policy(&self.register_for_allocation(user.authority).await?, &policy, &source)?;
+        let phases: HashMap<Urn, Phase> = self
+            .store
+            .all_schools(user.authority)
+            .await?
+            .into_iter()
+            .map(|s| (s.school.urn, s.school.phase))
+            .collect();
+        // Proposed clusters are not stored: they take ids that no stored cluster has (below zero).
+        let mut clusters = Vec::new();
+        let mut memberships = Vec::new();
+        for (i, (c, members)) in crate::design::proposed_members(&record, &phases)
+            .into_iter()
+            .enumerate()
+        {
+            let id = ClusterId(-1 - i64::try_from(i).unwrap_or(i64::MAX - 1));
+            clusters.push((id, c.name.clone()));
+            memberships.extend(members.into_iter().map(|(urn, role)| (urn, id, role)));
+        }
+        let proposed = Self::run_policy(
+            &self.allocation_register(user.authority, clusters, memberships).await?,
+            &policy,
+            &source,
+        )?;
+        Ok(Some(MapFunding::new(
+            record.summary.params.name.clone(),
+            source,
+            current,
+            proposed,
+        )))
     }
 
     /// Who may read a school's statement and reports: the authority's people, the clerk of the

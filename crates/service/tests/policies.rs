@@ -291,3 +291,42 @@ async fn governing_body_reports_carry_the_narrative_or_say_there_is_none() {
     assert!(list.iter().all(|l| l.urn == gov_school));
     assert!(list[0].narrative_written, "this term's is written now");
 }
+
+#[tokio::test]
+async fn the_illustrative_redraw_is_funded_school_by_school_beside_todays_map() {
+    let (service, users) = demo().await;
+    let officer = who(&users, UserRole::AuthorityOfficer);
+    let scenario = service.illustrative_scenario(&officer).await.unwrap().unwrap();
+    let f = service
+        .funding_under_scenario(&officer, scenario)
+        .await
+        .unwrap()
+        .unwrap();
+    let view = service.scenario(&officer, scenario).await.unwrap();
+    assert_eq!(f.current.len(), service.clusters(&officer).await.unwrap().len());
+    assert_eq!(f.proposed.len(), view.record.clusters.len());
+    assert!(f.current.iter().chain(&f.proposed).all(|c| c.reconciles()));
+    // Every proposed cluster's hub is its host, and every school of the scenario is placed.
+    for (c, a) in view.record.clusters.iter().zip(&f.proposed) {
+        assert_eq!(a.cluster_name, c.name);
+        let hub = a.schools.iter().find(|s| Some(s.urn) == c.hub).unwrap();
+        assert_eq!(hub.role, domain::cluster::MembershipRole::Host);
+    }
+    let placed = f.schools.iter().filter(|s| s.proposed.is_some()).count();
+    assert_eq!(placed, view.record.assignment.len());
+    // The schools' amounts add up to what each map sends to schools.
+    let sum = |pick: fn(&service::policies::SchoolUnderMaps) -> Option<Money>| {
+        Money::sum(f.schools.iter().filter_map(pick).collect::<Vec<_>>().iter()).unwrap()
+    };
+    let (now, then) = f.to_schools();
+    assert_eq!(Some(sum(|s| s.current.as_ref().map(|c| c.1))), now);
+    assert_eq!(Some(sum(|s| s.proposed.as_ref().map(|c| c.1))), then);
+    // Those losing most come first.
+    assert!(f.schools.windows(2).all(|w| w[0].change() <= w[1].change()));
+    // A head may not see design scenarios, so not this either.
+    let head = who(&users, UserRole::Headteacher);
+    assert!(matches!(
+        service.funding_under_scenario(&head, scenario).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+}

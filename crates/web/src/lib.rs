@@ -81,6 +81,7 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/funding", get(policies::list))
         .route("/funding/new", get(policies::new_form).post(policies::create))
         .route("/funding/compare", get(policies::compare).post(policies::compare_draft))
+        .route("/funding/maps", get(policies::under_map))
         .route(
             "/funding/narrative/{cluster}",
             get(policies::narrative_form).post(policies::narrative_save),

@@ -77,6 +77,21 @@ fn signed(m: Money) -> String {
     }
 }
 
+/// A change as a percentage to one decimal, with its sign: "+4.2%", "−0.5%", "–" when undefined.
+fn signed_percent(pct: Option<Decimal>) -> String {
+    pct.map_or_else(
+        || "–".into(),
+        |p| {
+            let p = p.round_dp(1);
+            if p.is_sign_positive() && !p.is_zero() {
+                format!("+{p:.1}%")
+            } else {
+                format!("{p:.1}%").replace('-', "−")
+            }
+        },
+    )
+}
+
 fn period_words(p: Option<Period>) -> String {
     p.map_or_else(|| "no period given".into(), period_label)
 }
@@ -770,10 +785,12 @@ fn per_pupil_words(names: &[(Urn, String)], pick: Option<(Urn, Decimal)>) -> Str
     )
 }
 
-fn fairness_rows(scenarios: &[(ClusterAllocation, Fairness)], names: &[(Urn, String)]) -> Vec<FairnessRow> {
+/// The fairness measures as table rows, one value per scenario; `across` names the group of
+/// schools ("the cluster", "the authority").
+fn fairness_rows(scenarios: &[&Fairness], names: &[(Urn, String)], across: &str) -> Vec<FairnessRow> {
     let row = |label: &str, f: &dyn Fn(&Fairness) -> String| FairnessRow {
         label: label.into(),
-        values: scenarios.iter().map(|(_, x)| f(x)).collect(),
+        values: scenarios.iter().map(|x| f(x)).collect(),
     };
     let mut rows = vec![
         row("To schools", &|f| f.total.to_string()),
@@ -786,7 +803,7 @@ fn fairness_rows(scenarios: &[(ClusterAllocation, Fairness)], names: &[(Urn, Str
                 _ => "–".into(),
             },
         ),
-        row("Per pupil across the cluster", &|f| {
+        row(&format!("Per pupil across {across}"), &|f| {
             f.per_pupil_mean.map_or_else(|| "–".into(), money_of)
         }),
         row("Per pupil eligible for free school meals", &|f| {
@@ -797,7 +814,7 @@ fn fairness_rows(scenarios: &[(ClusterAllocation, Fairness)], names: &[(Urn, Str
         }),
     ];
     for g in domain::funding::fairness::PhaseGroup::ALL {
-        if scenarios.iter().any(|(_, f)| f.by_phase.iter().any(|p| p.group == g)) {
+        if scenarios.iter().any(|f| f.by_phase.iter().any(|p| p.group == g)) {
             rows.push(row(&format!("{}: share of the money", g.label()), &|f| {
                 f.by_phase.iter().find(|p| p.group == g).map_or_else(
                     || "–".into(),
@@ -908,26 +925,14 @@ async fn compare_page(
                     .skip(1)
                     .map(|b| {
                         let (d, pct) = difference(amounts[0], *b);
-                        (
-                            signed(d),
-                            pct.map_or_else(
-                                || "–".into(),
-                                |p| {
-                                    let p = p.round_dp(1);
-                                    if p.is_sign_positive() && !p.is_zero() {
-                                        format!("+{p:.1}%")
-                                    } else {
-                                        format!("{p:.1}%").replace('-', "−")
-                                    }
-                                },
-                            ),
-                        )
+                        (signed(d), signed_percent(pct))
                     })
                     .collect(),
             }
         })
         .collect();
-    page.fairness = fairness_rows(&cmp.scenarios, &names);
+    let measures: Vec<&Fairness> = cmp.scenarios.iter().map(|(_, f)| f).collect();
+    page.fairness = fairness_rows(&measures, &names, "the cluster");
     render(&page)
 }
 
@@ -1443,4 +1448,123 @@ pub(crate) async fn narrative_save(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+// ---- Funding under a different cluster map -----------------------------------------------------
+
+#[derive(Debug)]
+pub(crate) struct MapSchoolRow {
+    urn: Urn,
+    name: String,
+    phase: &'static str,
+    pupils: String,
+    current: (String, String),
+    proposed: (String, String),
+    change: String,
+    change_percent: String,
+}
+
+#[derive(Template)]
+#[template(path = "funding_maps.html")]
+struct MapFundingPage {
+    chrome: Chrome,
+    scenario_id: i64,
+    scenario_name: String,
+    policy: String,
+    /// (label, today's map, the scenario's map)
+    summary: Vec<(String, String, String)>,
+    fairness: Vec<FairnessRow>,
+    rows: Vec<MapSchoolRow>,
+    no_policy: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct MapParams {
+    scenario: Option<String>,
+}
+
+/// `/funding/maps?scenario=N`: every school's allocation under today's map and a design
+/// scenario's, with the fairness of each across the authority.
+pub(crate) async fn under_map(
+    State(app): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Query(params): Query<MapParams>,
+) -> Result<Response, WebError> {
+    let id = params
+        .scenario
+        .as_deref()
+        .map(str::trim)
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(|| WebError::bad_request("scenario: choose a design scenario by its number, e.g. ?scenario=1"))?;
+    let funding = app
+        .service
+        .funding_under_scenario(&session.user, service::design::ScenarioId(id))
+        .await?;
+    let mut page = MapFundingPage {
+        chrome: chrome(&app, &session, "/funding").await?,
+        scenario_id: id,
+        scenario_name: String::new(),
+        policy: String::new(),
+        summary: Vec::new(),
+        fairness: Vec::new(),
+        rows: Vec::new(),
+        no_policy: funding.is_none(),
+    };
+    let Some(f) = funding else {
+        return Ok(Html(page.render()?).into_response());
+    };
+    page.scenario_name = f.scenario_name.clone();
+    page.policy = f.source.label();
+    let either = |m: Option<Money>| m.map_or_else(|| "–".into(), |m| m.to_string());
+    let (budget_now, budget_then) = f.budgets();
+    let (schools_now, schools_then) = f.to_schools();
+    let central = |b: Option<Money>, t: Option<Money>| either(b.zip(t).and_then(|(b, t)| b.checked_sub(t)));
+    page.summary = vec![
+        (
+            "Clusters".into(),
+            int(f.current.len() as u64),
+            int(f.proposed.len() as u64),
+        ),
+        ("Every cluster's budget".into(), either(budget_now), either(budget_then)),
+        (
+            "Kept centrally (top-slices and what no component shares)".into(),
+            central(budget_now, schools_now),
+            central(budget_then, schools_then),
+        ),
+    ];
+    let names: Vec<(Urn, String)> = f
+        .schools
+        .iter()
+        .map(|s| (s.school.urn, s.school.name.clone()))
+        .collect();
+    let (now, then) = f.fairness();
+    page.fairness = fairness_rows(&[&now, &then], &names, "the authority");
+    let side = |m: &Option<(String, Money)>| {
+        m.as_ref().map_or_else(
+            || ("In no cluster".into(), "–".into()),
+            |(c, a)| (c.clone(), a.to_string()),
+        )
+    };
+    page.rows = f
+        .schools
+        .iter()
+        .filter(|s| s.school.fundable())
+        .map(|s| {
+            let before = s.current.as_ref().map_or(Money::ZERO, |(_, a)| *a);
+            let after = s.proposed.as_ref().map_or(Money::ZERO, |(_, a)| *a);
+            let (d, pct) = difference(before, after);
+            MapSchoolRow {
+                urn: s.school.urn,
+                name: s.school.name.clone(),
+                phase: s.school.phase.label(),
+                pupils: int(u64::from(s.school.pupils)),
+                current: side(&s.current),
+                proposed: side(&s.proposed),
+                change: signed(d),
+                change_percent: signed_percent(pct),
+            }
+        })
+        .collect();
+    Ok(Html(page.render()?).into_response())
 }
