@@ -18,6 +18,80 @@ pub struct ClusterHealth {
     pub chair: Option<String>,
     pub vice_chair: Option<String>,
     pub health: Health,
+    /// Member schools' attendance over the last 12 months (name, %), lowest first.
+    pub attendance: Vec<(String, u32)>,
+}
+
+/// Attendance below this share of meetings marks a school as disengaged.
+pub const DISENGAGED_BELOW_PCT: u32 = 50;
+
+impl ClusterHealth {
+    /// The member schools attending fewer than [`DISENGAGED_BELOW_PCT`] % of meetings.
+    pub fn disengaged(&self) -> impl Iterator<Item = &(String, u32)> {
+        self.attendance.iter().filter(|(_, p)| *p < DISENGAGED_BELOW_PCT)
+    }
+}
+
+/// A column the health view can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HealthSort {
+    /// Worst first (red, amber, green), then by name.
+    #[default]
+    Status,
+    Name,
+    LastQuorateMeeting,
+    Vacancies,
+    LowestAttendance,
+    Decisions,
+}
+
+impl HealthSort {
+    pub const ALL: [HealthSort; 6] = [
+        HealthSort::Status,
+        HealthSort::Name,
+        HealthSort::LastQuorateMeeting,
+        HealthSort::Vacancies,
+        HealthSort::LowestAttendance,
+        HealthSort::Decisions,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            HealthSort::Status => "status",
+            HealthSort::Name => "name",
+            HealthSort::LastQuorateMeeting => "last_quorate",
+            HealthSort::Vacancies => "vacancies",
+            HealthSort::LowestAttendance => "attendance",
+            HealthSort::Decisions => "decisions",
+        }
+    }
+    pub fn parse(code: &str) -> Option<HealthSort> {
+        HealthSort::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// Sorts the health rows by a column, ties by name. `Status` ascending is worst first; the
+/// others ascend from the smallest (earliest date, fewest, lowest) unless `descending`.
+pub fn sort_health(rows: &mut [ClusterHealth], by: HealthSort, descending: bool) {
+    use std::cmp::{Ordering, Reverse};
+    let key = |a: &ClusterHealth, b: &ClusterHealth| -> Ordering {
+        match by {
+            HealthSort::Status => Reverse(a.health.rag).cmp(&Reverse(b.health.rag)),
+            HealthSort::Name => Ordering::Equal,
+            HealthSort::LastQuorateMeeting => a.health.last_quorate_meeting.cmp(&b.health.last_quorate_meeting),
+            HealthSort::Vacancies => a.health.vacancies.cmp(&b.health.vacancies),
+            HealthSort::LowestAttendance => {
+                let low = |r: &ClusterHealth| r.attendance.first().map(|(_, p)| *p);
+                low(a).cmp(&low(b))
+            }
+            HealthSort::Decisions => a.health.decisions_this_year.cmp(&b.health.decisions_this_year),
+        }
+    };
+    rows.sort_by(|a, b| {
+        let order = key(a, b)
+            .then_with(|| a.name.cmp(&b.name))
+            .then(a.cluster.cmp(&b.cluster));
+        if descending { order.reverse() } else { order }
+    });
 }
 
 impl Service {
@@ -42,6 +116,22 @@ impl Service {
             .into_iter()
             .map(|c| (c.cluster, c))
             .collect();
+        let names: HashMap<Urn, String> = self
+            .store
+            .all_schools(user.authority)
+            .await?
+            .into_iter()
+            .map(|s| (s.school.urn, s.school.name))
+            .collect();
+        let attendance = |h: &Health| {
+            let mut a: Vec<(String, u32)> = h
+                .attendance_pct
+                .iter()
+                .map(|(urn, pct)| (names.get(urn).cloned().unwrap_or_else(|| format!("URN {urn}")), *pct))
+                .collect();
+            a.sort_by(|x, y| x.1.cmp(&y.1).then(x.0.cmp(&y.0)));
+            a
+        };
         let mut out = Vec::new();
         for c in clusters.iter().filter(|c| visible(c.cluster.id)) {
             let member_schools = members.get(&c.cluster.id).cloned().unwrap_or_default();
@@ -57,13 +147,15 @@ impl Service {
                         p.and_then(|p| usize::try_from(p.0).ok())
                             .and_then(|i| committee.holders.get(i).cloned())
                     };
+                    let h = health(&constitution, &state, today);
                     ClusterHealth {
                         cluster: c.cluster.id,
                         name: c.cluster.name.clone(),
                         constitution: Some(constitution.name.clone()),
                         chair: name_of(state.chair),
                         vice_chair: name_of(state.vice_chair),
-                        health: health(&constitution, &state, today),
+                        attendance: attendance(&h),
+                        health: h,
                     }
                 }
                 None => {
@@ -83,13 +175,14 @@ impl Service {
                         constitution: None,
                         chair: None,
                         vice_chair: None,
+                        attendance: attendance(&h),
                         health: h,
                     }
                 }
             };
             out.push(row);
         }
-        out.sort_by(|a, b| (std::cmp::Reverse(a.health.rag), &a.name).cmp(&(std::cmp::Reverse(b.health.rag), &b.name)));
+        sort_health(&mut out, HealthSort::Status, false);
         Ok(out)
     }
 
@@ -97,7 +190,7 @@ impl Service {
     pub async fn governance_health_csv(&self, user: &User) -> ServiceResult<Vec<u8>> {
         let rows = self.governance_health(user).await?;
         let mut out = String::from(
-            "cluster,status,last_quorate_meeting,terms_without_quorate_meeting,chair_in_post,vice_chair_in_post,vacancies,minutes_overdue,review_due,decisions_this_year,reasons\n",
+            "cluster,status,last_quorate_meeting,terms_without_quorate_meeting,chair_in_post,vice_chair_in_post,vacancies,minutes_overdue,review_due,decisions_this_year,lowest_attendance_school,lowest_attendance_pct,disengaged_schools,reasons\n",
         );
         for r in &rows {
             let h = &r.health;
@@ -112,6 +205,9 @@ impl Service {
                 h.minutes_overdue.to_string(),
                 yes_no(h.review_due),
                 h.decisions_this_year.to_string(),
+                r.attendance.first().map(|(n, _)| n.clone()).unwrap_or_default(),
+                r.attendance.first().map(|(_, p)| p.to_string()).unwrap_or_default(),
+                r.disengaged().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join("; "),
                 h.reasons.join("; "),
             ];
             out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));

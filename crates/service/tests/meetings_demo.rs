@@ -89,3 +89,36 @@ async fn the_demo_is_recorded_in_whichever_term_it_is_built() {
             .is_none_or(|d| d < domain::NaiveDate::from_ymd_opt(2025, 5, 20).unwrap())
     }));
 }
+
+#[tokio::test]
+async fn the_health_view_sorts_by_any_column_and_names_disengaged_schools() {
+    use service::governance::{DISENGAGED_BELOW_PCT, HealthSort, sort_health};
+    let service = demo(1_796_126_400).await;
+    let (officer, _) = service
+        .store()
+        .user_credentials("officer@demo.clusterwise.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rows = service.governance_health(&officer).await.unwrap();
+    // Worst first by default.
+    assert!(rows.windows(2).all(|w| w[0].health.rag >= w[1].health.rag));
+    // Every member school has an attendance figure, lowest first.
+    assert!(rows.iter().all(|r| r.attendance.windows(2).all(|w| w[0].1 <= w[1].1)));
+    assert!(
+        rows.iter().any(|r| r.disengaged().next().is_some()),
+        "the demo has at least one school attending under {DISENGAGED_BELOW_PCT} %"
+    );
+    sort_health(&mut rows, HealthSort::Vacancies, true);
+    assert!(rows.windows(2).all(|w| w[0].health.vacancies >= w[1].health.vacancies));
+    sort_health(&mut rows, HealthSort::LowestAttendance, false);
+    let low = |r: &service::governance::ClusterHealth| r.attendance.first().map(|a| a.1);
+    assert!(rows.windows(2).all(|w| low(&w[0]) <= low(&w[1])));
+    sort_health(&mut rows, HealthSort::Name, false);
+    assert!(rows.windows(2).all(|w| w[0].name <= w[1].name));
+    sort_health(&mut rows, HealthSort::LastQuorateMeeting, true);
+    assert!(
+        rows.windows(2)
+            .all(|w| w[0].health.last_quorate_meeting >= w[1].health.last_quorate_meeting)
+    );
+}

@@ -630,8 +630,27 @@ async fn governance_health_lists_every_cluster_and_exports_csv() {
         "{}",
         r.body
     );
+    // Any column sorts, without JavaScript; an unknown one is named.
+    let r = send(&app, get("/governance?sort=vacancies&dir=desc", Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body
+            .contains(r#"aria-sort="descending"><a class="govuk-link" href="/governance?sort=vacancies">Vacancies"#),
+        "{}",
+        r.body
+    );
+    let r = send(&app, get("/governance?sort=shoe-size", Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("sort") && r.body.contains("shoe-size"));
     let csv = send(&app, get("/governance.csv", Some(&cookie))).await;
     assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert!(
+        csv.body
+            .lines()
+            .next()
+            .unwrap()
+            .contains(",lowest_attendance_school,lowest_attendance_pct,disengaged_schools,")
+    );
     assert!(csv.body.starts_with("cluster,status,last_quorate_meeting,"));
     assert!(csv.body.contains("Hill cluster,At risk,"));
     // Suffolk sees none of Norfolk's clusters.
