@@ -3,6 +3,8 @@
 //! what, when, why); a refusal writes an audit row too. Other roles get aggregates only,
 //! suppressed for small numbers. No pupil data goes to the application log.
 
+mod demo;
+
 use crate::{Service, ServiceError, ServiceResult};
 use domain::NaiveDate;
 use domain::access::{Scope, User, UserRole};

@@ -147,6 +147,12 @@ impl Service {
                 "Norfolk (aggregates only)".to_string(),
             ),
             (
+                UserRole::DataProtectionOfficer,
+                "dpo",
+                Scope::Authority,
+                "Norfolk (pupil-data audit, subject access, retention)".to_string(),
+            ),
+            (
                 UserRole::ClusterClerk,
                 "clerk",
                 Scope::Cluster(biggest.cluster.id),
@@ -191,6 +197,7 @@ impl Service {
             });
         }
         self.seed_demo_committees(authority.id).await?;
+        self.seed_demo_casework(authority.id, host, feeder).await?;
         Ok(DemoSummary {
             schools: report.counts.inserted + report.counts.updated,
             clusters: counts.clusters_created,
