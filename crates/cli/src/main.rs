@@ -6,6 +6,7 @@ mod config;
 mod design;
 mod governance;
 mod import;
+mod retention;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -115,6 +116,11 @@ enum Command {
         #[command(subcommand)]
         command: GovernanceCommand,
     },
+    /// Pupil-data retention.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Configuration.
     Config {
         /// Print a commented default clusterwise.toml.
@@ -131,6 +137,18 @@ enum GovernanceCommand {
         constitution: PathBuf,
         #[arg(long)]
         meeting: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Delete casework records past their retention date and report what was removed.
+    Run {
+        #[arg(long)]
+        db: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -210,6 +228,12 @@ async fn run(cli: Cli) -> Result<Outcome> {
     let config = Config::load()?;
     match cli.command {
         Command::Governance { .. } | Command::Allocate(_) | Command::Design(_) => {}
+        Command::Retention {
+            command: RetentionCommand::Run { db, json },
+        } => {
+            let service = open(&db.unwrap_or(config.db)).await?;
+            retention::run(&service, json).await?;
+        }
         Command::Config { example } => {
             if example {
                 print!("{}", config::EXAMPLE);

@@ -1358,6 +1358,13 @@ impl Service {
             .await
     }
 
+    /// Whether the user may run the retention job (to show its page).
+    pub async fn may_run_retention(&self, user: &User) -> ServiceResult<()> {
+        let actor = self.casework_actor(user).await?;
+        authorise(&actor, Resource::Retention, Action::Delete, Target::Authority)
+            .map_err(|d| self.refusal(user, &d, Target::Authority))
+    }
+
     /// Runs the retention job for every authority, from the command line.
     pub async fn run_retention_everywhere(&self) -> ServiceResult<Vec<RetentionReport>> {
         let mut out = Vec::new();

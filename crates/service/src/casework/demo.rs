@@ -11,8 +11,8 @@ use domain::casework::mentor::{Mentor, MentorBase, MentorCase, MentorPolicy, Out
 use domain::casework::representation::{Composition, Group};
 use domain::casework::transition::{Receiving, TransitionKind, TransitionRecord, flags_for};
 use domain::casework::{
-    Characteristics, EthnicGroup, Gender, GtEntryId, MentorId, NewPupil, PlacementId, PupilId, SenStatus,
-    TransitionId, YearGroup, academic_year,
+    Characteristics, EthnicGroup, Gender, GtEntryId, MentorId, NewPupil, PlacementId, PupilId, SenStatus, TransitionId,
+    YearGroup, academic_year,
 };
 use domain::ids::{AuthorityId, Upn, Urn};
 use domain::privacy::Strand;
@@ -62,13 +62,24 @@ fn after(day: NaiveDate, days: u64) -> NaiveDate {
 }
 
 /// Made-up pupils for one school, in the given year groups.
-fn pupils_for(rng: &mut Seeded, school: Urn, laestab: u32, years: &[u8], count: usize, today: NaiveDate) -> Vec<NewPupil> {
+fn pupils_for(
+    rng: &mut Seeded,
+    school: Urn,
+    laestab: u32,
+    years: &[u8],
+    count: usize,
+    today: NaiveDate,
+) -> Vec<NewPupil> {
     let start_year = academic_year(today);
     (0..count)
         .filter_map(|i| {
             let year = *rng.pick(years);
             let girl = rng.chance(50);
-            let given = if girl { rng.pick(GIVEN_GIRLS) } else { rng.pick(GIVEN_BOYS) };
+            let given = if girl {
+                rng.pick(GIVEN_GIRLS)
+            } else {
+                rng.pick(GIVEN_BOYS)
+            };
             let family = rng.pick(FAMILY);
             let ethnicity = match rng.below(100) {
                 0..=84 => EthnicGroup::WhiteBritish,
@@ -82,7 +93,11 @@ fn pupils_for(rng: &mut Seeded, school: Urn, laestab: u32, years: &[u8], count: 
             let dob = NaiveDate::from_ymd_opt(birth_year, 9, 1)
                 .and_then(|d| d.checked_add_days(domain::Days::new(rng.below(360))))?;
             // UPN: check letter, LAESTAB (7), the year of entry (2), a serial (3).
-            let rest = format!("{laestab:07}{:02}{:03}", (start_year - i32::from(year)).rem_euclid(100), i % 1000);
+            let rest = format!(
+                "{laestab:07}{:02}{:03}",
+                (start_year - i32::from(year)).rem_euclid(100),
+                i % 1000
+            );
             let letter = Upn::check_letter(rest.as_bytes())?;
             Some(NewPupil {
                 school,
@@ -111,7 +126,12 @@ fn pupils_for(rng: &mut Seeded, school: Urn, laestab: u32, years: &[u8], count: 
 impl Service {
     /// Seeds the demo's synthetic casework in the host school (secondary), a feeder primary and
     /// one more secondary; the demo mentor works in the mentor strand at the host.
-    pub(crate) async fn seed_demo_casework(&self, authority: AuthorityId, host: Urn, feeder: Urn) -> ServiceResult<u64> {
+    pub(crate) async fn seed_demo_casework(
+        &self,
+        authority: AuthorityId,
+        host: Urn,
+        feeder: Urn,
+    ) -> ServiceResult<u64> {
         let today = self.clock.today();
         let mut rng = Seeded(SEED);
         let schools = self.store.all_schools(authority).await?;
@@ -138,7 +158,11 @@ impl Service {
 
         let mut seeded = 0u64;
         let mut host_pupils = Vec::new();
-        for (school, years, count) in [(host, &[7u8, 8, 9, 10, 11][..], 70usize), (other, &[7, 8, 9][..], 24), (feeder, &[6][..], 16)] {
+        for (school, years, count) in [
+            (host, &[7u8, 8, 9, 10, 11][..], 70usize),
+            (other, &[7, 8, 9][..], 24),
+            (feeder, &[6][..], 16),
+        ] {
             for p in pupils_for(&mut rng, school, laestab(school), years, count, today) {
                 let id = match self.store.save_pupil(authority, &p).await {
                     Ok(id) => id,
@@ -166,7 +190,9 @@ impl Service {
                         (Group::MinorityEthnic, pupils * 12 / 100),
                     ],
                 };
-                self.store.save_composition(authority, school, &composition, true).await?;
+                self.store
+                    .save_composition(authority, school, &composition, true)
+                    .await?;
             }
         }
         let others: Vec<(PupilId, NewPupil)> = {
@@ -299,7 +325,8 @@ impl Service {
                     school: host,
                     mentor: Some(mentor),
                     referred_on: referred,
-                    referred_by: (*rng.pick(&["Head of Year", "Form tutor", "SENCo", "Attendance officer"])).to_string(),
+                    referred_by: (*rng.pick(&["Head of Year", "Form tutor", "SENCo", "Attendance officer"]))
+                        .to_string(),
                     reason: reasons[k % reasons.len()],
                     note: "Referral details (synthetic)".into(),
                 },
@@ -310,7 +337,10 @@ impl Service {
             if stage > 0 {
                 let agreed = after(referred, 5);
                 case.agree_plan(
-                    &["Attend every lesson on time".into(), "Use the check-in card daily".into()],
+                    &[
+                        "Attend every lesson on time".into(),
+                        "Use the check-in card daily".into(),
+                    ],
                     "Sessions step down to fortnightly once both targets hold for three weeks, then end",
                     agreed,
                     &policy,
@@ -360,10 +390,22 @@ impl Service {
                 today,
             )
             .map_err(|e| ServiceError::Unexpected(e.to_string()))?;
-            case.agree_plan(&["Attend 95 %".into()], "End when attendance holds", after(referred, 3), &policy)
-                .map_err(|e| ServiceError::Unexpected(e.to_string()))?;
-            case.review(after(referred, 45), Outcome::Met, "", Some(after(referred, 90)), None, &policy)
-                .map_err(|e| ServiceError::Unexpected(e.to_string()))?;
+            case.agree_plan(
+                &["Attend 95 %".into()],
+                "End when attendance holds",
+                after(referred, 3),
+                &policy,
+            )
+            .map_err(|e| ServiceError::Unexpected(e.to_string()))?;
+            case.review(
+                after(referred, 45),
+                Outcome::Met,
+                "",
+                Some(after(referred, 90)),
+                None,
+                &policy,
+            )
+            .map_err(|e| ServiceError::Unexpected(e.to_string()))?;
             case.record_follow_up(after(referred, 90), true, "")
                 .map_err(|e| ServiceError::Unexpected(e.to_string()))?;
             self.store.save_mentor_case(authority, &case).await?;
