@@ -127,6 +127,8 @@ pub struct SchoolCasework {
     pub mentors: Vec<MentorLoad>,
     pub placements: Option<Vec<LsuPlacement>>,
     pub transitions: Option<Vec<TransitionRecord>>,
+    /// Whether the user may acknowledge records arriving at this school.
+    pub may_acknowledge: bool,
     pub synthetic: bool,
 }
 
@@ -385,8 +387,8 @@ impl Service {
     fn refusal(&self, user: &User, denied: &Denied, target: Target) -> ServiceError {
         let own_school =
             matches!((user.scope, target), (Scope::School(mine), Target::School { urn, .. }) if mine == urn);
-        if denied.is_out_of_scope() && !own_school {
-            // Another school's record: its existence is not revealed.
+        if matches!(target, Target::School { .. }) && !own_school {
+            // Another school's record: its existence is not revealed (whatever the reason).
             ServiceError::NotFound("record".into())
         } else {
             let mut m = denied.to_string();
@@ -555,6 +557,7 @@ impl Service {
             mentors,
             placements,
             transitions,
+            may_acknowledge: Self::may(&actor, Resource::Transition, Action::Write, target),
         })
     }
 

@@ -314,7 +314,7 @@ pub(crate) async fn home(
                                     .acknowledged
                                     .as_ref()
                                     .map_or_else(|| "Not yet".into(), |a| format!("{} by {}", date(a.on), a.by)),
-                                may_acknowledge: incoming && t.acknowledged.is_none(),
+                                may_acknowledge: s.may_acknowledge && incoming && t.acknowledged.is_none(),
                             }
                         })
                         .collect()
