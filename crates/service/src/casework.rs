@@ -1361,11 +1361,20 @@ impl Service {
             .await
     }
 
-    /// Whether the user may run the retention job (to show its page).
-    pub async fn may_run_retention(&self, user: &User) -> ServiceResult<()> {
+    /// Whether the user may do `action` to `resource` at their own school (or authority-wide),
+    /// to decide whether to show a form. Nothing is read, so nothing is audited.
+    pub async fn casework_permission(&self, user: &User, resource: Resource, action: Action) -> ServiceResult<()> {
         let actor = self.casework_actor(user).await?;
-        authorise(&actor, Resource::Retention, Action::Delete, Target::Authority)
-            .map_err(|d| self.refusal(user, &d, Target::Authority))
+        let target = match user.scope {
+            Scope::School(urn) => self.school_target(user, urn).await?,
+            _ if resource.is_pupil_level() => {
+                return Err(ServiceError::Forbidden(
+                    "Pupil records are kept by each pupil's own school.".into(),
+                ));
+            }
+            _ => Target::Authority,
+        };
+        authorise(&actor, resource, action, target).map_err(|d| self.refusal(user, &d, target))
     }
 
     /// Runs the retention job for every authority, from the command line.

@@ -27,7 +27,7 @@ use domain::privacy::audit::ChainStatus;
 use domain::privacy::fields::FIELDS;
 use domain::privacy::retention::{DEFAULT_RULES, RecordKind};
 use domain::privacy::suppress::Cell;
-use domain::privacy::{MATRIX, readers};
+use domain::privacy::{Action, MATRIX, Resource, readers};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use service::ServiceError;
@@ -554,6 +554,9 @@ pub(crate) async fn pupil_form(
     State(app): State<AppState>,
     Extension(session): Extension<CurrentSession>,
 ) -> Result<Response, WebError> {
+    app.service
+        .casework_permission(&session.user, Resource::PupilIdentity, Action::Write)
+        .await?;
     render(&NewPupilPage {
         chrome: chrome(&app, &session, "/casework").await?,
         error: None,
@@ -1157,9 +1160,10 @@ pub(crate) async fn transition_file(
 ) -> Result<Response, WebError> {
     let id = id
         .strip_suffix(".json")
-        .and_then(|s| s.parse().ok())
+        .unwrap_or(&id)
+        .parse()
         .map(TransitionId)
-        .ok_or_else(WebError::not_found)?;
+        .map_err(|_| WebError::not_found())?;
     let t = app.service.transition_file(&session.user, id).await?;
     let body = json!({
         "format": "clusterwise-transition-record/1",
@@ -1324,10 +1328,23 @@ pub(crate) async fn subject_access(
     Extension(session): Extension<CurrentSession>,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (id, as_json) = match id.strip_suffix(".json") {
-        Some(s) => (pupil_path(s)?, true),
-        None => (pupil_path(&id)?, false),
-    };
+    subject_access_as(app, session, pupil_path(&id)?, false).await
+}
+
+pub(crate) async fn subject_access_json(
+    State(app): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    subject_access_as(app, session, pupil_path(&id)?, true).await
+}
+
+async fn subject_access_as(
+    app: AppState,
+    session: CurrentSession,
+    id: PupilId,
+    as_json: bool,
+) -> Result<Response, WebError> {
     let sa = app.service.subject_access(&session.user, id).await?;
     if as_json {
         let body = json!({
@@ -1428,10 +1445,23 @@ pub(crate) async fn educational_record(
     Extension(session): Extension<CurrentSession>,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (id, as_json) = match id.strip_suffix(".json") {
-        Some(s) => (pupil_path(s)?, true),
-        None => (pupil_path(&id)?, false),
-    };
+    educational_record_as(app, session, pupil_path(&id)?, false).await
+}
+
+pub(crate) async fn educational_record_json(
+    State(app): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    educational_record_as(app, session, pupil_path(&id)?, true).await
+}
+
+async fn educational_record_as(
+    app: AppState,
+    session: CurrentSession,
+    id: PupilId,
+    as_json: bool,
+) -> Result<Response, WebError> {
     let er = app.service.educational_record(&session.user, id).await?;
     let case_summary = |c: &service::casework::CaseSummary| {
         vec![
@@ -1728,7 +1758,9 @@ pub(crate) async fn retention_form(
     State(app): State<AppState>,
     Extension(session): Extension<CurrentSession>,
 ) -> Result<Response, WebError> {
-    app.service.may_run_retention(&session.user).await?;
+    app.service
+        .casework_permission(&session.user, Resource::Retention, Action::Delete)
+        .await?;
     render(&RetentionPage {
         rules: retention_rules(),
         report: None,

@@ -82,6 +82,14 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/casework/pupils/{id}/transition", post(casework::send_transition))
         .route("/casework/pupils/{id}/subject-access", get(casework::subject_access))
         .route(
+            "/casework/pupils/{id}/subject-access.json",
+            get(casework::subject_access_json),
+        )
+        .route(
+            "/casework/pupils/{id}/educational-record.json",
+            get(casework::educational_record_json),
+        )
+        .route(
             "/casework/pupils/{id}/educational-record",
             get(casework::educational_record),
         )
