@@ -8,6 +8,13 @@ import { journey } from './lib.mjs';
 
 await journey('casework', async (j) => {
   const page = await j.newPage();
+  // Lets a page finish loading (its icon too) before the next navigation aborts it.
+  const settle = () => page.waitForLoadState('networkidle');
+  const signOut = async () => {
+    await settle();
+    await j.clickAndWait(page, 'button:has-text("Sign out")');
+    await settle();
+  };
   await j.signIn(page, 'mentor');
   await j.nav(page, 'Casework');
   await j.shot(page, 'mentor-caseload', ['Learning-mentor caseload', 'Sam Reed (synthetic mentor)', 'synthetic', 'Review overdue']);
@@ -45,6 +52,7 @@ await journey('casework', async (j) => {
     await page.fill('#minutes', minutes);
     await page.fill('#session-note', note);
     await j.clickAndWait(page, 'button:has-text("Log the session")');
+    await settle();
   }
   await j.shot(page, 'sessions', ['2 sessions, 55 minutes in all', 'Card used four days of five']);
 
@@ -67,9 +75,10 @@ await journey('casework', async (j) => {
 
   // The list view shows no casework text.
   await j.nav(page, 'Casework');
+  await settle();
   const list = await page.textContent('body');
   if (list.includes('Late most mornings') || list.includes('Still on time')) throw new Error('casework notes appear in the list view');
-  await j.clickAndWait(page, 'button:has-text("Sign out")');
+  await signOut();
 
   // The head: the register and its representation check; a subject access export.
   await j.signIn(page, 'head');
@@ -77,7 +86,7 @@ await journey('casework', async (j) => {
   await j.shot(page, 'head-gt-register', ['Gifted and talented register', 'Does the register represent the school?', 'Girls', 'Minority ethnic', 'exact two-sided binomial']);
   await page.goto(`${j.base}${pupilId}/subject-access`);
   await j.shot(page, 'subject-access', ['Subject access: everything held', 'Late most mornings since October', 'Who has accessed these records', 'mentor@demo.clusterwise.test']);
-  await j.clickAndWait(page, 'button:has-text("Sign out")');
+  await signOut();
 
   // The clerk: aggregates only, suppressed; a pupil page is refused.
   await j.signIn(page, 'clerk');
@@ -90,15 +99,17 @@ await journey('casework', async (j) => {
     await j.shot(page, 'clerk-refused', ['Page not found']);
   });
   await page.goto(`${j.base}/casework`);
-  await j.clickAndWait(page, 'button:has-text("Sign out")');
+  await signOut();
 
   // The DPO: who read this pupil? The chain verifies; then the retention run.
   await j.signIn(page, 'dpo');
   await page.goto(`${j.base}/privacy/audit`);
+  await settle();
   await page.fill('#pupil', `P${pupilId.split('/').pop()}`);
   await j.clickAndWait(page, 'button:has-text("Search the log")');
   await j.shot(page, 'dpo-audit', ['Chain verified', 'mentor@demo.clusterwise.test', 'refer a pupil to a learning mentor', 'clerk@demo.clusterwise.test', 'refused']);
   await page.goto(`${j.base}/privacy/retention`);
+  await settle();
   await j.clickAndWait(page, 'button:has-text("Run the retention schedule now")');
   await j.shot(page, 'retention-run', ['Retention run complete', 'records removed', 'Learning-mentor case']);
   await page.goto(`${j.base}/privacy/fields`);
