@@ -1545,12 +1545,11 @@ struct FieldRow {
     readers: String,
 }
 
+/// One resource's row of the matrix: what each role may do with it.
 #[derive(Debug)]
 struct GrantRow {
-    role: &'static str,
     resource: &'static str,
-    action: &'static str,
-    scope: &'static str,
+    cells: Vec<String>,
 }
 
 #[derive(Template)]
@@ -1558,13 +1557,15 @@ struct GrantRow {
 struct FieldsPage {
     chrome: Chrome,
     fields: Vec<FieldRow>,
+    roles: Vec<&'static str>,
     grants: Vec<GrantRow>,
     rules: Vec<(&'static str, String, &'static str)>,
 }
 
+/// How long a field is kept (the retention schedule says from when).
 fn retention_text(kind: RecordKind) -> String {
     let r = domain::privacy::retention::rule(kind);
-    format!("{} months after {}", r.keep_months, r.from)
+    format!("{} months ({} rule)", r.keep_months, kind.code().replace('_', " "))
 }
 
 /// The field inventory as Markdown rows (docs/PRIVACY.md holds the same; a test compares them).
@@ -1611,13 +1612,22 @@ pub(crate) async fn fields(
                 readers: readers_text(f.resource),
             })
             .collect(),
-        grants: MATRIX
+        roles: domain::access::UserRole::ALL.iter().map(|r| r.label()).collect(),
+        grants: Resource::ALL
             .iter()
-            .map(|g| GrantRow {
-                role: g.role.label(),
-                resource: g.resource.label(),
-                action: g.action.code(),
-                scope: g.scope.label(),
+            .map(|resource| GrantRow {
+                resource: resource.label(),
+                cells: domain::access::UserRole::ALL
+                    .iter()
+                    .map(|role| {
+                        let mine: Vec<String> = MATRIX
+                            .iter()
+                            .filter(|g| g.role == *role && g.resource == *resource)
+                            .map(|g| format!("{} ({})", g.action.code(), g.scope.label()))
+                            .collect();
+                        if mine.is_empty() { "–".into() } else { mine.join(", ") }
+                    })
+                    .collect(),
             })
             .collect(),
         rules: DEFAULT_RULES
