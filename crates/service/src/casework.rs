@@ -9,7 +9,7 @@ use crate::{Service, ServiceError, ServiceResult};
 use domain::NaiveDate;
 use domain::access::{Scope, User, UserRole};
 use domain::casework::gt::{Evidence, GtEntry, GtKind, GtPolicy, RegisterSummary, summarise};
-use domain::casework::lsu::LsuPlacement;
+use domain::casework::lsu::{LsuMode, LsuPlacement, LsuPolicy};
 use domain::casework::mentor::{
     CaseStatus, Mentor, MentorBase, MentorCase, MentorPolicy, Outcome, Referral, ReferralReason, caseload_warning,
 };
@@ -129,6 +129,8 @@ pub struct SchoolCasework {
     pub transitions: Option<Vec<TransitionRecord>>,
     /// Whether the user may acknowledge records arriving at this school.
     pub may_acknowledge: bool,
+    /// LSU use against the school's composition (gender, FSM, ethnicity), when placements are visible.
+    pub lsu_monitoring: Option<Vec<RepresentationRow>>,
     pub synthetic: bool,
 }
 
@@ -176,6 +178,8 @@ pub struct PupilRecord {
     pub transitions: Option<Vec<TransitionRecord>>,
     /// Flags a transition record would carry now.
     pub flags: Vec<Flag>,
+    /// The school's staged LSU referral criteria, when the user may place pupils in the unit.
+    pub lsu_stages: Option<Vec<String>>,
     pub may_export_subject_access: bool,
     pub may_export_educational_record: bool,
     pub may_send_transition: bool,
@@ -310,6 +314,87 @@ pub struct GtEntryInput {
     pub identified_on: String,
     pub told_on: String,
     pub enrichment: String,
+}
+
+/// An LSU placement as typed: the referral against the school's staged criteria, the plan and
+/// the figures before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlacementInput {
+    pub referred_on: String,
+    /// The stages (1, 2, 3, …) the referral showed were tried.
+    pub stages: Vec<String>,
+    pub starts_on: String,
+    pub planned_end: String,
+    /// Empty for full time; else sessions a week in the unit.
+    pub sessions_per_week: String,
+    pub agreed_with_pupil: bool,
+    pub agreed_with_parent: bool,
+    pub reintegration_plan: String,
+    pub supported_lessons: String,
+    pub before: MeasuresInput,
+}
+
+/// Attendance (a percentage, one decimal), exclusions and incidents over a period, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MeasuresInput {
+    pub attendance: String,
+    pub exclusions: String,
+    pub incidents: String,
+}
+
+/// The end of a placement: the figures during and after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlacementEndInput {
+    pub ended_on: String,
+    pub during: MeasuresInput,
+    pub after: MeasuresInput,
+}
+
+fn count(name: &'static str, s: &str) -> ServiceResult<u32> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    t.parse()
+        .map_err(|_| ServiceError::Invalid(format!("{name}: enter a whole number, like 2")))
+}
+
+/// "85.3" (per cent) to tenths of a per cent.
+fn attendance_tenths(name: &'static str, s: &str) -> ServiceResult<Option<u32>> {
+    let t = s.trim().trim_end_matches('%').trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let bad = || ServiceError::Invalid(format!("{name}: enter a percentage from 0 to 100, like 85.3"));
+    let (whole, tenth) = t.split_once('.').unwrap_or((t, "0"));
+    if tenth.len() != 1 {
+        return Err(bad());
+    }
+    let v = whole.parse::<u32>().map_err(|_| bad())? * 10 + tenth.parse::<u32>().map_err(|_| bad())?;
+    if v > 1000 { Err(bad()) } else { Ok(Some(v)) }
+}
+
+impl MeasuresInput {
+    fn parse(&self, period: &'static str) -> ServiceResult<domain::casework::lsu::Measures> {
+        let name = |what: &'static str| -> &'static str {
+            match (period, what) {
+                ("before", "a") => "attendance before",
+                ("during", "a") => "attendance during",
+                ("after", "a") => "attendance after",
+                ("before", "e") => "exclusions before",
+                ("during", "e") => "exclusions during",
+                ("after", "e") => "exclusions after",
+                ("before", _) => "incidents before",
+                ("during", _) => "incidents during",
+                _ => "incidents after",
+            }
+        };
+        Ok(domain::casework::lsu::Measures {
+            attendance_tenths_pct: attendance_tenths(name("a"), &self.attendance)?,
+            exclusions: count(name("e"), &self.exclusions)?,
+            incidents: count(name("i"), &self.incidents)?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -546,6 +631,20 @@ impl Service {
             Some(cases) => self.mentor_loads(user.authority, urn, cases).await?,
             None => Vec::new(),
         };
+        let lsu_monitoring = match &placements {
+            Some(placements) => {
+                let composition = self.store.composition(user.authority, urn).await?;
+                let placed: Vec<_> = placements
+                    .iter()
+                    .filter_map(|p| pupils.iter().find(|x| x.id == p.pupil).map(|x| x.characteristics))
+                    .collect();
+                Some(representation(
+                    &placed,
+                    composition.as_ref().map_or(&Composition::default(), |(c, _)| c),
+                ))
+            }
+            None => None,
+        };
         Ok(SchoolCasework {
             school: urn,
             school_name: self.school_name(user.authority, urn).await?,
@@ -558,6 +657,7 @@ impl Service {
             placements,
             transitions,
             may_acknowledge: Self::may(&actor, Resource::Transition, Action::Write, target),
+            lsu_monitoring,
         })
     }
 
@@ -778,6 +878,8 @@ impl Service {
             may_export_subject_access: Self::may(&actor, Resource::SubjectAccessExport, Action::Export, target),
             may_export_educational_record: Self::may(&actor, Resource::EducationalRecordExport, Action::Export, target),
             may_send_transition: Self::may(&actor, Resource::Transition, Action::Write, target),
+            lsu_stages: Self::may(&actor, Resource::LsuPlacement, Action::Write, target)
+                .then(|| LsuPolicy::default().stages),
             pupil,
             gt,
             cases,
@@ -1100,6 +1202,112 @@ impl Service {
         };
         entry.validate().map_err(invalid)?;
         Ok(self.store.save_gt_entry(user.authority, &entry).await?)
+    }
+
+    // ---- LSU placements ----
+
+    /// Places a pupil in the learning support unit, against the school's staged criteria.
+    pub async fn add_lsu_placement(
+        &self,
+        user: &User,
+        pupil: PupilId,
+        input: &PlacementInput,
+    ) -> ServiceResult<PlacementId> {
+        let pupil = self.load_pupil(user, pupil).await?;
+        let actor = self.casework_actor(user).await?;
+        let target = self.school_target(user, pupil.school).await?;
+        self.guard(
+            user,
+            &actor,
+            Access {
+                resource: Resource::LsuPlacement,
+                action: Action::Write,
+                target,
+                pupil: Some(pupil.id),
+                purpose: "place a pupil in the learning support unit",
+                detail: "new placement".into(),
+            },
+        )
+        .await?;
+        let policy = LsuPolicy::default();
+        let today = self.clock.today();
+        let stages: BTreeSet<u32> = input.stages.iter().filter_map(|s| s.trim().parse().ok()).collect();
+        let stages_met = (1..=u32::try_from(policy.stages.len()).unwrap_or(0))
+            .take_while(|n| stages.contains(n))
+            .count();
+        let starts_on = optional_date("start date", &input.starts_on)?.unwrap_or(today);
+        let placement = LsuPlacement {
+            id: PlacementId(0),
+            pupil: pupil.id,
+            school: pupil.school,
+            referred_on: optional_date("referral date", &input.referred_on)?.unwrap_or(today),
+            stages_met: u32::try_from(stages_met).unwrap_or(0),
+            starts_on,
+            planned_end: optional_date("planned end", &input.planned_end)?.ok_or_else(|| {
+                ServiceError::Invalid("planned end: enter the day the placement is planned to end".into())
+            })?,
+            mode: if input.sessions_per_week.trim().is_empty() {
+                LsuMode::FullTime
+            } else {
+                LsuMode::PartTime {
+                    sessions_per_week: input.sessions_per_week.trim().parse().map_err(|_| {
+                        ServiceError::Invalid(
+                            "sessions a week: enter a number from 1 to 9, or leave empty for full time".into(),
+                        )
+                    })?,
+                }
+            },
+            agreed_with_pupil: input.agreed_with_pupil,
+            agreed_with_parent: input.agreed_with_parent,
+            reintegration_plan: input.reintegration_plan.trim().to_string(),
+            supported_lessons: count("supported lessons", &input.supported_lessons)?,
+            before: input.before.parse("before")?,
+            during: domain::casework::lsu::Measures::default(),
+            after: None,
+            ended_on: None,
+        };
+        placement.validate(&policy).map_err(invalid)?;
+        Ok(self.store.save_lsu_placement(user.authority, &placement).await?)
+    }
+
+    /// Ends a placement, with its figures during and after.
+    pub async fn end_lsu_placement(
+        &self,
+        user: &User,
+        id: PlacementId,
+        input: &PlacementEndInput,
+    ) -> ServiceResult<()> {
+        let mut placement = self
+            .store
+            .lsu_placements(user.authority, &CaseworkFilter::id(id.0))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::NotFound("placement".into()))?;
+        let actor = self.casework_actor(user).await?;
+        let target = self.school_target(user, placement.school).await?;
+        self.guard(
+            user,
+            &actor,
+            Access {
+                resource: Resource::LsuPlacement,
+                action: Action::Write,
+                target,
+                pupil: Some(placement.pupil),
+                purpose: "end a learning support unit placement",
+                detail: format!("placement {id}"),
+            },
+        )
+        .await?;
+        if !placement.is_current() {
+            return Err(ServiceError::Invalid("this placement has already ended".into()));
+        }
+        placement.ended_on = Some(optional_date("end date", &input.ended_on)?.unwrap_or(self.clock.today()));
+        placement.during = input.during.parse("during")?;
+        placement.after = Some(input.after.parse("after")?);
+        placement.validate(&LsuPolicy::default()).map_err(invalid)?;
+        self.store.save_lsu_placement(user.authority, &placement).await?;
+        Ok(())
     }
 
     // ---- transition ----

@@ -22,7 +22,7 @@ use domain::casework::lsu::LsuPlacement;
 use domain::casework::mentor::{CaseStatus, MentorBase, MentorCase, Outcome, ReferralReason};
 use domain::casework::representation::Verdict;
 use domain::casework::transition::{Receiving, TransitionRecord};
-use domain::casework::{CaseId, Pupil, PupilId, TransitionId};
+use domain::casework::{CaseId, PlacementId, Pupil, PupilId, TransitionId};
 use domain::privacy::audit::ChainStatus;
 use domain::privacy::fields::FIELDS;
 use domain::privacy::retention::{DEFAULT_RULES, RecordKind};
@@ -33,8 +33,8 @@ use serde_json::{Value, json};
 use service::ServiceError;
 use service::auth::CurrentSession;
 use service::casework::{
-    AggregateTable, AuditQuery, CaseworkHome, FollowUpInput, GtEntryInput, PlanInput, ReferralInput, ReviewInput,
-    SessionInput, TransitionInput,
+    AggregateTable, AuditQuery, CaseworkHome, FollowUpInput, GtEntryInput, MeasuresInput, PlacementEndInput,
+    PlacementInput, PlanInput, ReferralInput, ReviewInput, SessionInput, TransitionInput,
 };
 
 /// A posted form as name–value pairs (repeated names allowed).
@@ -159,6 +159,7 @@ struct SchoolCaseworkPage {
     placements: Option<Vec<PlacementRow>>,
     transitions: Option<Vec<TransitionRow>>,
     pupils: Vec<PupilRow>,
+    lsu_monitoring: Vec<RepresentationView>,
 }
 
 fn status_tag(s: CaseStatus) -> &'static str {
@@ -319,6 +320,7 @@ pub(crate) async fn home(
                         })
                         .collect()
                 }),
+                lsu_monitoring: s.lsu_monitoring.as_deref().map_or_else(Vec::new, representation_views),
                 pupils: s
                     .pupils
                     .iter()
@@ -424,6 +426,8 @@ struct PupilPage {
     may_export_subject_access: bool,
     may_export_educational_record: bool,
     may_send_transition: bool,
+    lsu_stages: Option<Vec<(usize, String)>>,
+    current_placements: Vec<PlacementId>,
 }
 
 fn pupil_facts(p: &Pupil) -> Vec<(&'static str, String)> {
@@ -518,6 +522,14 @@ pub(crate) async fn pupil(
         may_export_subject_access: r.may_export_subject_access,
         may_export_educational_record: r.may_export_educational_record,
         may_send_transition: r.may_send_transition,
+        current_placements: match (&r.lsu_stages, &r.placements) {
+            (Some(_), Some(p)) => p.iter().filter(|p| p.is_current()).map(|p| p.id).collect(),
+            _ => Vec::new(),
+        },
+        lsu_stages: r
+            .lsu_stages
+            .as_ref()
+            .map(|s| s.iter().enumerate().map(|(i, t)| (i + 1, t.clone())).collect()),
         name,
         chrome: chrome(&app, &session, "/casework").await?,
     };
@@ -926,6 +938,34 @@ struct RepresentationView {
     tag: &'static str,
 }
 
+fn representation_views(rows: &[domain::casework::representation::RepresentationRow]) -> Vec<RepresentationView> {
+    rows.iter()
+        .map(|r| RepresentationView {
+            group: r.group.label(),
+            selected: format!(
+                "{} of {} ({})",
+                r.selected,
+                r.of,
+                crate::format::share(u64::from(r.selected), u64::from(r.of))
+            ),
+            school: r
+                .school_share
+                .map_or_else(|| "–".into(), |s| format!("{:.1}%", s * 100.0)),
+            ratio: r.ratio.map_or_else(|| "–".into(), |x| format!("{x:.2}")),
+            p_value: r.p_value.map_or_else(
+                || "–".into(),
+                |p| if p < 0.001 { "< 0.001".into() } else { format!("{p:.3}") },
+            ),
+            verdict: r.verdict.label(),
+            tag: match r.verdict {
+                Verdict::Under | Verdict::Over => "govuk-tag--red",
+                Verdict::InLine => "govuk-tag--green",
+                Verdict::TooFewToJudge | Verdict::Unknown => "govuk-tag--grey",
+            },
+        })
+        .collect()
+}
+
 #[derive(Debug)]
 struct SummaryRow {
     year: String,
@@ -990,35 +1030,7 @@ async fn gt_page(app: &AppState, session: &CurrentSession, error: Option<String>
                 not_told: s.not_told,
             })
             .collect(),
-        representation: v
-            .representation
-            .iter()
-            .map(|r| RepresentationView {
-                group: r.group.label(),
-                selected: format!(
-                    "{} of {} ({})",
-                    r.selected,
-                    r.of,
-                    crate::format::share(u64::from(r.selected), u64::from(r.of))
-                ),
-                school: r
-                    .school_share
-                    .map_or_else(|| "–".into(), |s| format!("{:.1}%", s * 100.0)),
-                ratio: r.ratio.map_or_else(|| "–".into(), |x| format!("{x:.2}")),
-                p_value: r.p_value.map_or_else(
-                    || "–".into(),
-                    |p| {
-                        if p < 0.001 { "< 0.001".into() } else { format!("{p:.3}") }
-                    },
-                ),
-                verdict: r.verdict.label(),
-                tag: match r.verdict {
-                    Verdict::Under | Verdict::Over => "govuk-tag--red",
-                    Verdict::InLine => "govuk-tag--green",
-                    Verdict::TooFewToJudge | Verdict::Unknown => "govuk-tag--grey",
-                },
-            })
-            .collect(),
+        representation: representation_views(&v.representation),
         composition_note: match &v.composition {
             Some((c, true)) => format!(
                 "The school's composition ({} pupils) is a demo estimate from its census (synthetic).",
@@ -1071,6 +1083,59 @@ pub(crate) async fn add_gt(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+// ---- LSU placements ----
+
+fn measures(f: &Fields, period: &str) -> MeasuresInput {
+    MeasuresInput {
+        attendance: f.get(&format!("{period}_attendance")),
+        exclusions: f.get(&format!("{period}_exclusions")),
+        incidents: f.get(&format!("{period}_incidents")),
+    }
+}
+
+pub(crate) async fn place_in_lsu(
+    State(app): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let f = Fields(form);
+    f.csrf(&session)?;
+    let pupil = pupil_path(&id)?;
+    let input = PlacementInput {
+        referred_on: f.get("referred_on"),
+        stages: f.all("stage"),
+        starts_on: f.get("starts_on"),
+        planned_end: f.get("planned_end"),
+        sessions_per_week: f.get("sessions_per_week"),
+        agreed_with_pupil: f.checked("agreed_with_pupil"),
+        agreed_with_parent: f.checked("agreed_with_parent"),
+        reintegration_plan: f.get("reintegration_plan"),
+        supported_lessons: f.get("supported_lessons"),
+        before: measures(&f, "before"),
+    };
+    app.service.add_lsu_placement(&session.user, pupil, &input).await?;
+    Ok(Redirect::to(&format!("/casework/pupils/{}", pupil.0)).into_response())
+}
+
+pub(crate) async fn end_placement(
+    State(app): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let f = Fields(form);
+    f.csrf(&session)?;
+    let id = id.parse().map(PlacementId).map_err(|_| WebError::not_found())?;
+    let input = PlacementEndInput {
+        ended_on: f.get("ended_on"),
+        during: measures(&f, "during"),
+        after: measures(&f, "after"),
+    };
+    app.service.end_lsu_placement(&session.user, id, &input).await?;
+    Ok(Redirect::to("/casework#lsu").into_response())
 }
 
 // ---- transitions ----
@@ -1548,7 +1613,7 @@ struct FieldRow {
 /// One resource's row of the matrix: what each role may do with it.
 #[derive(Debug)]
 struct GrantRow {
-    resource: &'static str,
+    resource: String,
     cells: Vec<String>,
 }
 
@@ -1616,7 +1681,10 @@ pub(crate) async fn fields(
         grants: Resource::ALL
             .iter()
             .map(|resource| GrantRow {
-                resource: resource.label(),
+                resource: {
+                    let l = resource.label();
+                    l.get(..1).map_or_else(String::new, str::to_uppercase) + l.get(1..).unwrap_or_default()
+                },
                 cells: domain::access::UserRole::ALL
                     .iter()
                     .map(|role| {

@@ -80,6 +80,8 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/casework/pupils/new", get(casework::pupil_form))
         .route("/casework/pupils/{id}", get(casework::pupil))
         .route("/casework/pupils/{id}/transition", post(casework::send_transition))
+        .route("/casework/pupils/{id}/lsu", post(casework::place_in_lsu))
+        .route("/casework/placements/{id}/end", post(casework::end_placement))
         .route("/casework/pupils/{id}/subject-access", get(casework::subject_access))
         .route(
             "/casework/pupils/{id}/subject-access.json",

@@ -180,6 +180,8 @@ struct Demo {
     own_cluster: i64,
     other_cluster: i64,
     other_school: Urn,
+    own_placement: domain::casework::PlacementId,
+    other_placement: domain::casework::PlacementId,
 }
 
 async fn demo() -> Demo {
@@ -298,6 +300,26 @@ async fn demo() -> Demo {
         .find(|t| t.to == Receiving::School(host) && t.acknowledged.is_none())
         .unwrap()
         .id;
+    let placement = |pupil: &Pupil| domain::casework::lsu::LsuPlacement {
+        id: domain::casework::PlacementId(0),
+        pupil: pupil.id,
+        school: pupil.school,
+        referred_on: today,
+        stages_met: 3,
+        starts_on: today,
+        planned_end: today + domain::Days::new(70),
+        mode: domain::casework::lsu::LsuMode::FullTime,
+        agreed_with_pupil: true,
+        agreed_with_parent: true,
+        reintegration_plan: "Maths first".into(),
+        supported_lessons: 4,
+        before: domain::casework::lsu::Measures::default(),
+        during: domain::casework::lsu::Measures::default(),
+        after: None,
+        ended_on: None,
+    };
+    let own_placement = s.save_lsu_placement(a, &placement(&own_pupil)).await.unwrap();
+    let other_placement = s.save_lsu_placement(a, &placement(&other_pupil)).await.unwrap();
     let other_cluster = s
         .list_clusters(a, today)
         .await
@@ -321,6 +343,8 @@ async fn demo() -> Demo {
         other_transition_in,
         own_cluster: own_cluster.0,
         other_cluster: other_cluster.0,
+        own_placement,
+        other_placement,
         service,
     }
 }
@@ -355,6 +379,8 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
         ("POST", "/casework/pupils") | ("GET", "/casework/pupils/new") => Own(HEAD_MENTOR),
         ("GET", "/casework/pupils/{id}") => Own(HEAD_MENTOR),
         ("POST", "/casework/pupils/{id}/transition") => Own(&["head"]),
+        // The demo mentor works in the mentor strand only: no LSU placements either.
+        ("POST", "/casework/pupils/{id}/lsu") | ("POST", "/casework/placements/{id}/end") => Own(&["head"]),
         ("GET", "/casework/pupils/{id}/subject-access") | ("GET", "/casework/pupils/{id}/subject-access.json") => {
             OwnOrAny(&["head"], &["dpo"])
         }
@@ -421,6 +447,7 @@ fn address(d: &Demo, path: &str, own: bool) -> String {
         p if p.starts_with("/casework/pupils/") => pick(d.own_pupil.id.0, d.other_pupil.id.0),
         p if p.starts_with("/casework/cases/") => pick(d.own_case.0, d.other_case.0),
         "/casework/transitions/{id}" => pick(d.own_transition_out.0, d.other_transition_out.0),
+        "/casework/placements/{id}/end" => pick(d.own_placement.0, d.other_placement.0),
         "/casework/transitions/{id}/acknowledge" => pick(d.own_transition_in.0, d.other_transition_in.0),
         "/clusters/{id}" => pick(d.own_cluster, d.other_cluster),
         _ => 0,
@@ -834,4 +861,104 @@ async fn refusals_are_audited_and_other_schools_records_are_not_revealed() {
         .unwrap();
     assert_eq!(audit.last().map(|e| e.record.outcome), Some(AuditOutcome::Refused));
     let _: PupilId = d.own_pupil.id;
+}
+
+#[tokio::test]
+async fn an_lsu_placement_follows_the_staged_criteria_and_records_before_during_and_after() {
+    let d = demo().await;
+    let (head, csrf) = sign_in(&d.router, "head").await;
+    let p = d.own_pupil.id.0;
+    let store = d.service.store();
+    let today = d.service.clock().today();
+    let end = (today + domain::Days::new(84)).to_string();
+    let too_long = (today + domain::Days::new(220)).to_string();
+    let mut form = vec![
+        ("csrf_token", csrf.as_str()),
+        ("stage", "1"),
+        ("stage", "2"),
+        ("planned_end", end.as_str()),
+        ("sessions_per_week", "4"),
+        ("agreed_with_pupil", "yes"),
+        ("agreed_with_parent", "yes"),
+        ("reintegration_plan", "English and maths first, with a TA"),
+        ("before_attendance", "84.5"),
+        ("before_exclusions", "2"),
+        ("before_incidents", "7"),
+    ];
+    let placements = async |s: &dyn service::Store| {
+        s.lsu_placements(d.authority, &CaseworkFilter::pupil(PupilId(p)))
+            .await
+            .unwrap()
+    };
+    let before = placements(store).await.len();
+    // Stage 3 was not shown: refused, naming the rule, and nothing saved.
+    let r = send(
+        &d.router,
+        post_form(&format!("/casework/pupils/{p}/lsu"), Some(&head), &form),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("referral criteria: the referral must show all 3 stages were tried"),
+        "{}",
+        r.body
+    );
+    form.push(("stage", "3"));
+    let long: Vec<_> = form
+        .iter()
+        .map(|(k, v)| {
+            if *k == "planned_end" {
+                (*k, too_long.as_str())
+            } else {
+                (*k, *v)
+            }
+        })
+        .collect();
+    let r = send(
+        &d.router,
+        post_form(&format!("/casework/pupils/{p}/lsu"), Some(&head), &long),
+    )
+    .await;
+    assert!(r.body.contains("at most 26 weeks (two terms)"), "{}", r.body);
+    assert_eq!(placements(store).await.len(), before);
+    let r = send(
+        &d.router,
+        post_form(&format!("/casework/pupils/{p}/lsu"), Some(&head), &form),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let now = placements(store).await;
+    let placed = now
+        .iter()
+        .find(|x| x.reintegration_plan.starts_with("English"))
+        .unwrap();
+    assert_eq!(placed.before.attendance_tenths_pct, Some(845));
+    assert_eq!(
+        placed.mode,
+        domain::casework::lsu::LsuMode::PartTime { sessions_per_week: 4 }
+    );
+    // Ending it records the figures during and after.
+    let r = send(
+        &d.router,
+        post_form(
+            &format!("/casework/placements/{}/end", placed.id.0),
+            Some(&head),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("during_attendance", "91.0"),
+                ("during_incidents", "2"),
+                ("after_attendance", "95.2"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let ended = placements(store).await.into_iter().find(|x| x.id == placed.id).unwrap();
+    assert_eq!(ended.ended_on, Some(today));
+    assert_eq!(ended.during.incidents, 2);
+    assert_eq!(ended.after.and_then(|m| m.attendance_tenths_pct), Some(952));
+    // The school page monitors the unit's use by gender, FSM and ethnicity.
+    let page = send(&d.router, get("/casework", Some(&head))).await;
+    assert!(page.body.contains("Use of the unit by gender, FSM and ethnicity"));
 }
