@@ -82,6 +82,8 @@ await journey('casework', async (j) => {
 
   // The head: the register and its representation check; a subject access export.
   await j.signIn(page, 'head');
+  await j.nav(page, 'Casework');
+  await j.shot(page, 'head-casework', ['Learning support unit placements', 'Use of the unit by gender, FSM and ethnicity', 'Acknowledge']);
   await page.goto(`${j.base}/casework/gt`);
   await j.shot(page, 'head-gt-register', ['Gifted and talented register', 'Does the register represent the school?', 'Girls', 'Minority ethnic', 'exact two-sided binomial']);
   await page.goto(`${j.base}${pupilId}/subject-access`);
