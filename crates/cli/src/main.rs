@@ -7,6 +7,7 @@ mod design;
 mod governance;
 mod import;
 mod ledger_soak;
+mod retention;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -129,6 +130,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         from: u32,
     },
+    /// Pupil-data retention.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Configuration.
     Config {
         /// Print a commented default clusterwise.toml.
@@ -145,6 +151,18 @@ enum GovernanceCommand {
         constitution: PathBuf,
         #[arg(long)]
         meeting: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Delete casework records past their retention date and report what was removed.
+    Run {
+        #[arg(long)]
+        db: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -224,6 +242,12 @@ async fn run(cli: Cli) -> Result<Outcome> {
     let config = Config::load()?;
     match cli.command {
         Command::Governance { .. } | Command::Allocate(_) | Command::Design(_) => {}
+        Command::Retention {
+            command: RetentionCommand::Run { db, json },
+        } => {
+            let service = open(&db.unwrap_or(config.db)).await?;
+            retention::run(&service, json).await?;
+        }
         Command::Config { example } => {
             if example {
                 print!("{}", config::EXAMPLE);

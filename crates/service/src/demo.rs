@@ -147,6 +147,12 @@ impl Service {
                 "Norfolk (aggregates only)".to_string(),
             ),
             (
+                UserRole::DataProtectionOfficer,
+                "dpo",
+                Scope::Authority,
+                "Norfolk (pupil-data audit, subject access, retention)".to_string(),
+            ),
+            (
                 UserRole::ClusterClerk,
                 "clerk",
                 Scope::Cluster(biggest.cluster.id),
@@ -194,6 +200,7 @@ impl Service {
         self.seed_demo_design(authority.id).await?;
         self.seed_demo_policies(authority.id, biggest.cluster.id).await?;
         self.seed_demo_ledgers(authority.id).await?;
+        self.seed_demo_casework(authority.id, host, feeder).await?;
         Ok(DemoSummary {
             schools: report.counts.inserted + report.counts.updated,
             clusters: counts.clusters_created,

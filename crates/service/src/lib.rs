@@ -2,6 +2,7 @@
 //! domain, saves. Web and CLI are thin shells over this crate and never touch SQL.
 
 pub mod auth;
+pub mod casework;
 pub mod clock;
 pub mod demo;
 pub mod design;

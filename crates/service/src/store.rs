@@ -424,4 +424,113 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Vec<(String, NaiveDate)>>;
     /// Checks every ledger of the authority against itself (see [`crate::ledger::LedgerAudit`]).
     async fn ledger_audit(&self, authority: AuthorityId) -> StoreResult<crate::ledger::LedgerAudit>;
+    // ---- casework ----
+    /// The strands a user works in (strand staff).
+    async fn strands_of(&self, authority: AuthorityId, user: UserId) -> StoreResult<Vec<domain::privacy::Strand>>;
+    /// Replaces the strands a user works in.
+    async fn set_strands(
+        &self,
+        authority: AuthorityId,
+        user: UserId,
+        strands: &[domain::privacy::Strand],
+    ) -> StoreResult<()>;
+    async fn save_pupil(
+        &self,
+        authority: AuthorityId,
+        pupil: &domain::casework::NewPupil,
+    ) -> StoreResult<domain::casework::PupilId>;
+    /// Records the day a pupil left their school (retention runs from it).
+    async fn set_pupil_left(
+        &self,
+        authority: AuthorityId,
+        pupil: domain::casework::PupilId,
+        left_on: Option<NaiveDate>,
+    ) -> StoreResult<()>;
+    async fn pupils(
+        &self,
+        authority: AuthorityId,
+        filter: &crate::casework::CaseworkFilter,
+    ) -> StoreResult<Vec<domain::casework::Pupil>>;
+    /// Saves a school's composition for the representation check.
+    async fn save_composition(
+        &self,
+        authority: AuthorityId,
+        urn: Urn,
+        composition: &domain::casework::representation::Composition,
+        synthetic: bool,
+    ) -> StoreResult<()>;
+    async fn composition(
+        &self,
+        authority: AuthorityId,
+        urn: Urn,
+    ) -> StoreResult<Option<(domain::casework::representation::Composition, bool)>>;
+    /// Inserts (id 0) or replaces a register entry.
+    async fn save_gt_entry(
+        &self,
+        authority: AuthorityId,
+        entry: &domain::casework::gt::GtEntry,
+    ) -> StoreResult<domain::casework::GtEntryId>;
+    async fn gt_entries(
+        &self,
+        authority: AuthorityId,
+        filter: &crate::casework::CaseworkFilter,
+    ) -> StoreResult<Vec<domain::casework::gt::GtEntry>>;
+    /// Inserts (id 0) or replaces a mentor.
+    async fn save_mentor(
+        &self,
+        authority: AuthorityId,
+        mentor: &domain::casework::mentor::Mentor,
+    ) -> StoreResult<domain::casework::MentorId>;
+    async fn mentors(&self, authority: AuthorityId) -> StoreResult<Vec<domain::casework::mentor::Mentor>>;
+    /// Inserts (id 0) or replaces a case whole (targets, sessions, reviews). One transaction.
+    async fn save_mentor_case(
+        &self,
+        authority: AuthorityId,
+        case: &domain::casework::mentor::MentorCase,
+    ) -> StoreResult<domain::casework::CaseId>;
+    async fn mentor_cases(
+        &self,
+        authority: AuthorityId,
+        filter: &crate::casework::CaseworkFilter,
+    ) -> StoreResult<Vec<domain::casework::mentor::MentorCase>>;
+    async fn save_lsu_placement(
+        &self,
+        authority: AuthorityId,
+        placement: &domain::casework::lsu::LsuPlacement,
+    ) -> StoreResult<domain::casework::PlacementId>;
+    async fn lsu_placements(
+        &self,
+        authority: AuthorityId,
+        filter: &crate::casework::CaseworkFilter,
+    ) -> StoreResult<Vec<domain::casework::lsu::LsuPlacement>>;
+    async fn save_transition(
+        &self,
+        authority: AuthorityId,
+        record: &domain::casework::transition::TransitionRecord,
+    ) -> StoreResult<domain::casework::TransitionId>;
+    /// Transition records; a school filter matches the sending or the receiving school.
+    async fn transitions(
+        &self,
+        authority: AuthorityId,
+        filter: &crate::casework::CaseworkFilter,
+    ) -> StoreResult<Vec<domain::casework::transition::TransitionRecord>>;
+    /// Appends entries to the authority's audit chain (reads the last hash and inserts the next
+    /// entries in one transaction). There is no update or delete for the audit log.
+    async fn append_audit(
+        &self,
+        authority: AuthorityId,
+        records: &[domain::privacy::audit::AuditRecord],
+    ) -> StoreResult<Vec<domain::privacy::audit::AuditEntry>>;
+    /// Audit entries in sequence order, filtered.
+    async fn audit_entries(
+        &self,
+        authority: AuthorityId,
+        query: &crate::casework::AuditQuery,
+    ) -> StoreResult<Vec<domain::privacy::audit::AuditEntry>>;
+    /// Deletes the listed records (past retention) in one transaction.
+    async fn delete_casework(
+        &self,
+        authority: AuthorityId,
+        deletion: &crate::casework::RetentionDeletion,
+    ) -> StoreResult<()>;
 }

@@ -7,6 +7,7 @@
 //! transaction. Integers are BIGINT, booleans 0/1, dates ISO-8601 text, money integer pence.
 
 mod areas;
+mod casework;
 mod clusters;
 mod design;
 mod governance;
@@ -38,6 +39,16 @@ use service::store::{
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
 use std::time::Duration;
+// ---- casework ----
+use domain::casework::gt::GtEntry;
+use domain::casework::lsu::LsuPlacement;
+use domain::casework::mentor::{Mentor, MentorCase};
+use domain::casework::representation::Composition;
+use domain::casework::transition::TransitionRecord;
+use domain::casework::{CaseId, GtEntryId, MentorId, NewPupil, PlacementId, Pupil, PupilId, TransitionId};
+use domain::privacy::Strand;
+use domain::privacy::audit::{AuditEntry, AuditRecord};
+use service::casework::{AuditQuery, CaseworkFilter, RetentionDeletion};
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -509,6 +520,78 @@ impl Store for SqlStore {
     }
     async fn ledger_audit(&self, authority: AuthorityId) -> StoreResult<LedgerAudit> {
         ledger::audit(self, authority).await
+    }
+    // ---- casework ----
+    async fn strands_of(&self, authority: AuthorityId, user: UserId) -> StoreResult<Vec<Strand>> {
+        casework::strands_of(self, authority, user).await
+    }
+    async fn set_strands(&self, authority: AuthorityId, user: UserId, strands: &[Strand]) -> StoreResult<()> {
+        casework::set_strands(self, authority, user, strands).await
+    }
+    async fn save_pupil(&self, authority: AuthorityId, pupil: &NewPupil) -> StoreResult<PupilId> {
+        casework::save_pupil(self, authority, pupil).await
+    }
+    async fn set_pupil_left(
+        &self,
+        authority: AuthorityId,
+        pupil: PupilId,
+        left_on: Option<NaiveDate>,
+    ) -> StoreResult<()> {
+        casework::set_pupil_left(self, authority, pupil, left_on).await
+    }
+    async fn pupils(&self, authority: AuthorityId, filter: &CaseworkFilter) -> StoreResult<Vec<Pupil>> {
+        casework::pupils(self, authority, filter).await
+    }
+    async fn save_composition(
+        &self,
+        authority: AuthorityId,
+        urn: Urn,
+        composition: &Composition,
+        synthetic: bool,
+    ) -> StoreResult<()> {
+        casework::save_composition(self, authority, urn, composition, synthetic).await
+    }
+    async fn composition(&self, authority: AuthorityId, urn: Urn) -> StoreResult<Option<(Composition, bool)>> {
+        casework::composition(self, authority, urn).await
+    }
+    async fn save_gt_entry(&self, authority: AuthorityId, entry: &GtEntry) -> StoreResult<GtEntryId> {
+        casework::save_gt_entry(self, authority, entry).await
+    }
+    async fn gt_entries(&self, authority: AuthorityId, filter: &CaseworkFilter) -> StoreResult<Vec<GtEntry>> {
+        casework::gt_entries(self, authority, filter).await
+    }
+    async fn save_mentor(&self, authority: AuthorityId, mentor: &Mentor) -> StoreResult<MentorId> {
+        casework::save_mentor(self, authority, mentor).await
+    }
+    async fn mentors(&self, authority: AuthorityId) -> StoreResult<Vec<Mentor>> {
+        casework::mentors(self, authority).await
+    }
+    async fn save_mentor_case(&self, authority: AuthorityId, case: &MentorCase) -> StoreResult<CaseId> {
+        casework::save_mentor_case(self, authority, case).await
+    }
+    async fn mentor_cases(&self, authority: AuthorityId, filter: &CaseworkFilter) -> StoreResult<Vec<MentorCase>> {
+        casework::mentor_cases(self, authority, filter).await
+    }
+    async fn save_lsu_placement(&self, authority: AuthorityId, placement: &LsuPlacement) -> StoreResult<PlacementId> {
+        casework::save_lsu_placement(self, authority, placement).await
+    }
+    async fn lsu_placements(&self, authority: AuthorityId, filter: &CaseworkFilter) -> StoreResult<Vec<LsuPlacement>> {
+        casework::lsu_placements(self, authority, filter).await
+    }
+    async fn save_transition(&self, authority: AuthorityId, record: &TransitionRecord) -> StoreResult<TransitionId> {
+        casework::save_transition(self, authority, record).await
+    }
+    async fn transitions(&self, authority: AuthorityId, filter: &CaseworkFilter) -> StoreResult<Vec<TransitionRecord>> {
+        casework::transitions(self, authority, filter).await
+    }
+    async fn append_audit(&self, authority: AuthorityId, records: &[AuditRecord]) -> StoreResult<Vec<AuditEntry>> {
+        casework::append_audit(self, authority, records).await
+    }
+    async fn audit_entries(&self, authority: AuthorityId, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
+        casework::audit_entries(self, authority, query).await
+    }
+    async fn delete_casework(&self, authority: AuthorityId, deletion: &RetentionDeletion) -> StoreResult<()> {
+        casework::delete_casework(self, authority, deletion).await
     }
 }
 

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "ledger", include_str!("../migrations/0005_ledger.sql")),
     (6, "policies", include_str!("../migrations/0006_policies.sql")),
     (7, "meetings", include_str!("../migrations/0007_meetings.sql")),
+    (8, "casework", include_str!("../migrations/0008_casework.sql")),
 ];
 
 fn dialect_sql(sql: &str, dialect: Dialect) -> String {

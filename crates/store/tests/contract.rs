@@ -1700,3 +1700,451 @@ contract!(
         assert!(s.ledger_horizons(b, c).await.unwrap().is_empty());
     }
 );
+
+// ---- casework ----
+
+mod casework_fixtures {
+    use super::*;
+    use domain::casework::{Characteristics, EthnicGroup, Gender, NewPupil, PupilId, SenStatus, YearGroup};
+
+    pub fn new_pupil(school: u32, upn_rest: &str, given: &str) -> NewPupil {
+        let letter = domain::ids::Upn::check_letter(upn_rest.as_bytes()).unwrap();
+        NewPupil {
+            school: urn(school),
+            upn: domain::ids::Upn::parse(&format!("{letter}{upn_rest}")).unwrap(),
+            given_name: given.into(),
+            family_name: "Example (synthetic)".into(),
+            date_of_birth: day("2012-10-01"),
+            year_group: YearGroup::new(7).unwrap(),
+            characteristics: Characteristics {
+                gender: Gender::Female,
+                ethnicity: EthnicGroup::Mixed,
+                fsm: true,
+                sen: SenStatus::SenSupport,
+                eal: false,
+            },
+            synthetic: true,
+        }
+    }
+
+    pub async fn with_pupil(s: &store::SqlStore) -> (AuthorityId, AuthorityId, PupilId) {
+        let a = norfolk(s).await;
+        let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
+        s.save_school_import(a, &sample()).await.unwrap();
+        let p = s
+            .save_pupil(a, &new_pupil(120001, "801200005001", "Ada"))
+            .await
+            .unwrap();
+        (a, b, p)
+    }
+}
+
+contract!(
+    casework_pupils_strands_and_composition,
+    |s: store::SqlStore| async move {
+        use domain::casework::representation::{Composition, Group};
+        use domain::privacy::Strand;
+        use service::casework::CaseworkFilter;
+        let (a, b, p) = casework_fixtures::with_pupil(&s).await;
+        let all = s.pupils(a, &CaseworkFilter::default()).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].id, p);
+        assert_eq!(all[0].given_name, "Ada");
+        assert_eq!(all[0].characteristics.ethnicity, domain::casework::EthnicGroup::Mixed);
+        assert!(all[0].synthetic && all[0].left_on.is_none());
+        assert!(
+            s.pupils(b, &CaseworkFilter::default()).await.unwrap().is_empty(),
+            "tenancy"
+        );
+        assert!(
+            s.pupils(a, &CaseworkFilter::school(urn(120002)))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // The same UPN twice at one school is a conflict, without the UPN in the message.
+        match s
+            .save_pupil(a, &casework_fixtures::new_pupil(120001, "801200005001", "Ada"))
+            .await
+        {
+            Err(StoreError::Conflict(m)) => assert!(!m.contains("801200005001"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        s.set_pupil_left(a, p, Some(day("2024-07-19"))).await.unwrap();
+        assert_eq!(
+            s.pupils(a, &CaseworkFilter::pupil(p)).await.unwrap()[0].left_on,
+            Some(day("2024-07-19"))
+        );
+        assert!(matches!(
+            s.set_pupil_left(b, p, None).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        let user = s
+            .create_user(NewUser {
+                authority: a,
+                email: "mentor@x.test".into(),
+                display_name: "M".into(),
+                role: UserRole::StrandStaff,
+                scope: Scope::School(urn(120001)),
+                password_hash: "h".into(),
+            })
+            .await
+            .unwrap();
+        s.set_strands(
+            a,
+            user.id,
+            &[Strand::LearningMentor, Strand::GiftedTalented, Strand::LearningMentor],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            s.strands_of(a, user.id).await.unwrap(),
+            vec![Strand::GiftedTalented, Strand::LearningMentor]
+        );
+        assert!(matches!(
+            s.set_strands(b, user.id, &[]).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        let c = Composition {
+            pupils: 900,
+            groups: vec![(Group::Girls, 450), (Group::Boys, 450), (Group::Fsm, 120)],
+        };
+        s.save_composition(a, urn(120001), &c, true).await.unwrap();
+        s.save_composition(a, urn(120001), &c, true).await.unwrap();
+        assert_eq!(s.composition(a, urn(120001)).await.unwrap(), Some((c, true)));
+        assert_eq!(s.composition(b, urn(120001)).await.unwrap(), None);
+    }
+);
+
+contract!(casework_records_round_trip, |s: store::SqlStore| async move {
+    use domain::casework::gt::{Evidence, GtEntry, GtKind};
+    use domain::casework::lsu::{LsuMode, LsuPlacement, Measures};
+    use domain::casework::mentor::{Mentor, MentorBase, MentorCase, MentorPolicy, Outcome, Referral, ReferralReason};
+    use domain::casework::transition::{Flag, Receiving, TransitionKind, TransitionRecord};
+    use domain::casework::{GtEntryId, MentorId, PlacementId, TransitionId, YearGroup};
+    use service::casework::CaseworkFilter;
+    let (a, b, p) = casework_fixtures::with_pupil(&s).await;
+    let school = urn(120001);
+
+    let mut entry = GtEntry {
+        id: GtEntryId(0),
+        pupil: p,
+        school,
+        academic_year: 2024,
+        year_group: YearGroup::new(7).unwrap(),
+        kind: GtKind::Talented,
+        reserve: false,
+        evidence: vec![Evidence::StaffNomination, Evidence::NationalCriteria],
+        domain: "music".into(),
+        identified_on: day("2024-10-01"),
+        told_on: None,
+        enrichment: vec!["County youth orchestra".into(), "Saturday school".into()],
+        removed_on: None,
+    };
+    entry.id = s.save_gt_entry(a, &entry).await.unwrap();
+    entry.told_on = Some(day("2024-10-08"));
+    assert_eq!(s.save_gt_entry(a, &entry).await.unwrap(), entry.id);
+    assert_eq!(
+        s.gt_entries(a, &CaseworkFilter::pupil(p)).await.unwrap(),
+        vec![entry.clone()]
+    );
+    assert!(s.gt_entries(b, &CaseworkFilter::default()).await.unwrap().is_empty());
+    assert!(
+        matches!(s.save_gt_entry(b, &entry).await, Err(StoreError::NotFound(_))),
+        "not B's pupil"
+    );
+    let elsewhere = GtEntry {
+        id: GtEntryId(0),
+        school: urn(120002),
+        ..entry.clone()
+    };
+    assert!(
+        matches!(s.save_gt_entry(a, &elsewhere).await, Err(StoreError::NotFound(_))),
+        "pupil is at another school"
+    );
+
+    let mentor = Mentor {
+        id: MentorId(0),
+        name: "Sam Mentor (synthetic)".into(),
+        base: MentorBase::School(school),
+        fte_tenths: 10,
+    };
+    let m = s.save_mentor(a, &mentor).await.unwrap();
+    let pool = Mentor {
+        id: MentorId(0),
+        name: "Pool mentor".into(),
+        base: MentorBase::Pool("North pool".into()),
+        fte_tenths: 5,
+    };
+    s.save_mentor(a, &pool).await.unwrap();
+    assert_eq!(s.mentors(a).await.unwrap().len(), 2);
+    assert!(s.mentors(b).await.unwrap().is_empty());
+
+    let policy = MentorPolicy::default();
+    let mut case = MentorCase::refer(
+        Referral {
+            pupil: p,
+            school,
+            mentor: Some(m),
+            referred_on: day("2024-09-16"),
+            referred_by: "Head of Year 7".into(),
+            reason: ReferralReason::Wellbeing,
+            note: "Quiet since summer".into(),
+        },
+        day("2024-09-20"),
+    )
+    .unwrap();
+    case.id = s.save_mentor_case(a, &case).await.unwrap();
+    case.agree_plan(
+        &["Join a club".into(), "Weekly check-in".into()],
+        "Fortnightly, then stop",
+        day("2024-09-23"),
+        &policy,
+    )
+    .unwrap();
+    case.log_session(day("2024-09-30"), 30, "Talked about clubs").unwrap();
+    case.log_session(day("2024-10-07"), 25, "Went to chess club").unwrap();
+    case.review(
+        day("2024-11-04"),
+        Outcome::Met,
+        "Settled",
+        Some(day("2025-01-13")),
+        None,
+        &policy,
+    )
+    .unwrap();
+    s.save_mentor_case(a, &case).await.unwrap();
+    s.save_mentor_case(a, &case).await.unwrap(); // replacing never duplicates children
+    assert_eq!(
+        s.mentor_cases(a, &CaseworkFilter::id(case.id.0)).await.unwrap(),
+        vec![case.clone()]
+    );
+    assert_eq!(
+        s.mentor_cases(a, &CaseworkFilter::school(school)).await.unwrap().len(),
+        1
+    );
+    assert!(
+        s.mentor_cases(a, &CaseworkFilter::school(urn(120002)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.mentor_cases(b, &CaseworkFilter::default()).await.unwrap().is_empty());
+    assert!(matches!(
+        s.save_mentor_case(b, &case).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let mut placement = LsuPlacement {
+        id: PlacementId(0),
+        pupil: p,
+        school,
+        referred_on: day("2024-09-10"),
+        stages_met: 3,
+        starts_on: day("2024-09-23"),
+        planned_end: day("2025-02-14"),
+        mode: LsuMode::PartTime { sessions_per_week: 4 },
+        agreed_with_pupil: true,
+        agreed_with_parent: true,
+        reintegration_plan: "Maths first".into(),
+        supported_lessons: 8,
+        before: Measures {
+            attendance_tenths_pct: Some(853),
+            exclusions: 2,
+            incidents: 9,
+        },
+        during: Measures {
+            attendance_tenths_pct: None,
+            exclusions: 0,
+            incidents: 1,
+        },
+        after: None,
+        ended_on: None,
+    };
+    placement.id = s.save_lsu_placement(a, &placement).await.unwrap();
+    placement.after = Some(Measures {
+        attendance_tenths_pct: Some(951),
+        exclusions: 0,
+        incidents: 0,
+    });
+    placement.mode = LsuMode::FullTime;
+    placement.ended_on = Some(day("2025-02-14"));
+    assert_eq!(
+        s.save_lsu_placement(a, &placement).await.unwrap(),
+        placement.id,
+        "replacing keeps the id"
+    );
+    assert_eq!(
+        s.lsu_placements(a, &CaseworkFilter::pupil(p)).await.unwrap(),
+        vec![placement.clone()]
+    );
+    assert!(
+        s.lsu_placements(b, &CaseworkFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut t = TransitionRecord {
+        id: TransitionId(0),
+        pupil: p,
+        from: school,
+        to: Receiving::School(urn(120002)),
+        kind: TransitionKind::MidYear,
+        flags: vec![Flag::GtRegister, Flag::Mentee],
+        note: "Loves music".into(),
+        sent_on: day("2025-03-01"),
+        acknowledged: None,
+    };
+    t.id = s.save_transition(a, &t).await.unwrap();
+    t.acknowledge(day("2025-03-03"), "Head of Year 7").unwrap();
+    s.save_transition(a, &t).await.unwrap();
+    // A school filter finds it at the sending and at the receiving school.
+    assert_eq!(
+        s.transitions(a, &CaseworkFilter::school(urn(120002))).await.unwrap(),
+        vec![t.clone()]
+    );
+    assert_eq!(
+        s.transitions(a, &CaseworkFilter::school(school)).await.unwrap().len(),
+        1
+    );
+    assert!(
+        s.transitions(a, &CaseworkFilter::school(urn(120003)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let outside = TransitionRecord {
+        id: TransitionId(0),
+        to: Receiving::Outside {
+            name: "Suffolk High School".into(),
+        },
+        acknowledged: None,
+        ..t.clone()
+    };
+    let o = s.save_transition(a, &outside).await.unwrap();
+    assert_eq!(
+        s.transitions(a, &CaseworkFilter::id(o.0)).await.unwrap()[0].to,
+        Receiving::Outside {
+            name: "Suffolk High School".into()
+        }
+    );
+});
+
+contract!(
+    casework_audit_chain_and_retention_deletion,
+    |s: store::SqlStore| async move {
+        use domain::casework::gt::{Evidence, GtEntry, GtKind};
+        use domain::casework::{GtEntryId, YearGroup};
+        use domain::privacy::audit::{AuditRecord, ChainStatus, Outcome, verify_chain};
+        use domain::privacy::{Action, Resource};
+        use service::casework::{AuditQuery, CaseworkFilter, RetentionDeletion};
+        let (a, b, p) = casework_fixtures::with_pupil(&s).await;
+        let record = |n: i64, who: &str| AuditRecord {
+            at: 1_700_000_000 + n,
+            user: UserId(n),
+            user_email: who.into(),
+            role: "strand_staff".into(),
+            action: Action::Read,
+            resource: Resource::MentorCase,
+            pupil: (n % 2 == 0).then_some(p),
+            school: Some(urn(120001)),
+            purpose: "mentor case work".into(),
+            outcome: Outcome::Allowed,
+            detail: format!("case {n}"),
+        };
+        let first = s.append_audit(a, &[record(1, "one@x.test")]).await.unwrap();
+        assert_eq!(first[0].seq, 1);
+        let more = s
+            .append_audit(
+                a,
+                &[
+                    record(2, "two@x.test"),
+                    record(3, "one@x.test"),
+                    record(4, "Two@x.test"),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(more.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert_eq!(more[0].prev_hash, first[0].hash);
+        s.append_audit(b, &[record(9, "b@x.test")]).await.unwrap();
+        let all = s.audit_entries(a, &AuditQuery::default()).await.unwrap();
+        assert_eq!(all.len(), 4);
+        assert!(matches!(verify_chain(&all), ChainStatus::Intact { entries: 4, .. }));
+        assert_eq!(all[3].record, record(4, "Two@x.test"));
+        let about_p = s
+            .audit_entries(
+                a,
+                &AuditQuery {
+                    pupil: Some(p),
+                    user_email: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(about_p.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 4]);
+        let by_two = s
+            .audit_entries(
+                a,
+                &AuditQuery {
+                    pupil: None,
+                    user_email: Some("two@x.test".into()),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(by_two.len(), 2, "e-mail matched case-insensitively");
+        let bs = s.audit_entries(b, &AuditQuery::default()).await.unwrap();
+        assert_eq!((bs.len(), bs[0].seq), (1, 1), "each authority has its own chain");
+
+        let entry = GtEntry {
+            id: GtEntryId(0),
+            pupil: p,
+            school: urn(120001),
+            academic_year: 2020,
+            year_group: YearGroup::new(7).unwrap(),
+            kind: GtKind::Gifted,
+            reserve: false,
+            evidence: vec![Evidence::TestData],
+            domain: "maths".into(),
+            identified_on: day("2020-10-01"),
+            told_on: None,
+            enrichment: vec![],
+            removed_on: Some(day("2021-07-01")),
+        };
+        let e = s.save_gt_entry(a, &entry).await.unwrap();
+        // The pupil cannot go while a record of theirs remains; nothing is half-deleted.
+        let both = RetentionDeletion {
+            pupils: vec![p],
+            ..RetentionDeletion::default()
+        };
+        assert!(matches!(
+            s.delete_casework(a, &both).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(s.gt_entries(a, &CaseworkFilter::default()).await.unwrap().len(), 1);
+        // Another authority's deletion touches nothing.
+        let wrong = RetentionDeletion {
+            gt_entries: vec![e],
+            ..RetentionDeletion::default()
+        };
+        s.delete_casework(b, &wrong).await.unwrap();
+        assert_eq!(s.gt_entries(a, &CaseworkFilter::default()).await.unwrap().len(), 1);
+        let all_of_it = RetentionDeletion {
+            pupils: vec![p],
+            gt_entries: vec![e],
+            ..RetentionDeletion::default()
+        };
+        s.delete_casework(a, &all_of_it).await.unwrap();
+        assert!(s.pupils(a, &CaseworkFilter::default()).await.unwrap().is_empty());
+        assert!(s.gt_entries(a, &CaseworkFilter::default()).await.unwrap().is_empty());
+        // The audit log stays whole.
+        assert!(matches!(
+            verify_chain(&s.audit_entries(a, &AuditQuery::default()).await.unwrap()),
+            ChainStatus::Intact { entries: 4, .. }
+        ));
+    }
+);

@@ -8,6 +8,7 @@
 //! signed-in pages are `no-store`.
 
 mod assets;
+mod casework;
 mod design;
 mod design_map;
 mod error;
@@ -128,6 +129,48 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/design/compare", get(design::compare))
         .route("/design/{id}", get(design::scenario))
         .route("/design/{id}/adopt", post(design::adopt))
+        // ---- casework ----
+        .route("/casework", get(casework::home))
+        .route("/casework/aggregates", get(casework::aggregates))
+        .route("/casework/pupils", post(casework::add_pupil))
+        .route("/casework/pupils/new", get(casework::pupil_form))
+        .route("/casework/pupils/{id}", get(casework::pupil))
+        .route("/casework/pupils/{id}/transition", post(casework::send_transition))
+        .route("/casework/pupils/{id}/lsu", post(casework::place_in_lsu))
+        .route("/casework/placements/{id}/end", post(casework::end_placement))
+        .route("/casework/pupils/{id}/subject-access", get(casework::subject_access))
+        .route(
+            "/casework/pupils/{id}/subject-access.json",
+            get(casework::subject_access_json),
+        )
+        .route(
+            "/casework/pupils/{id}/educational-record.json",
+            get(casework::educational_record_json),
+        )
+        .route(
+            "/casework/pupils/{id}/educational-record",
+            get(casework::educational_record),
+        )
+        .route("/casework/cases", post(casework::refer))
+        .route("/casework/cases/new", get(casework::case_form))
+        .route("/casework/cases/{id}", get(casework::case))
+        .route("/casework/cases/{id}/plan", post(casework::plan))
+        .route("/casework/cases/{id}/sessions", post(casework::session_log))
+        .route("/casework/cases/{id}/review", post(casework::review))
+        .route("/casework/cases/{id}/follow-up", post(casework::follow_up))
+        .route("/casework/gt", get(casework::gt).post(casework::add_gt))
+        .route("/casework/transitions/{id}", get(casework::transition_file))
+        .route(
+            "/casework/transitions/{id}/acknowledge",
+            post(casework::acknowledge_transition),
+        )
+        .route("/privacy/fields", get(casework::fields))
+        .route("/privacy/audit", get(casework::audit))
+        .route(
+            "/privacy/retention",
+            get(casework::retention_form).post(casework::run_retention),
+        )
+        // ---- end casework ----
         .route("/sign-out", post(session::sign_out))
         .route_layer(middleware::from_fn_with_state(state.clone(), session::require_session));
     Router::new()

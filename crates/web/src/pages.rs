@@ -42,6 +42,7 @@ pub(crate) async fn chrome(app: &AppState, session: &CurrentSession, active: &st
         ("/map", "Map"),
         ("/governance", "Governance"),
         ("/funding", "Funding"),
+        ("/casework", "Casework"),
     ];
     if service::design::may_view(session.user.role) {
         items.push(("/design", "Design"));
