@@ -191,6 +191,7 @@ impl Service {
             });
         }
         self.seed_demo_committees(authority.id).await?;
+        self.seed_demo_evaluation(authority.id).await?;
         Ok(DemoSummary {
             schools: report.counts.inserted + report.counts.updated,
             clusters: counts.clusters_created,

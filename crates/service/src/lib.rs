@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod evaluation;
 pub mod funding;
 pub mod governance;
 pub mod groupings;

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "register", include_str!("../migrations/0001_register.sql")),
     (2, "users", include_str!("../migrations/0002_users.sql")),
     (3, "governance", include_str!("../migrations/0003_governance.sql")),
+    (9, "evaluation", include_str!("../migrations/0009_evaluation.sql")),
 ];
 
 fn dialect_sql(sql: &str, dialect: Dialect) -> String {
