@@ -828,7 +828,7 @@ contract!(
             group: PupilGroup::Fsm,
             value: Observation::Value(Number::parse("40").unwrap()),
         };
-        s.save_metrics(a, &[again.clone()], &new).await.unwrap();
+        s.save_metrics(a, std::slice::from_ref(&again), &new).await.unwrap();
         let one = s.metric_values(a, Some("ks2_rwm_expected")).await.unwrap();
         assert_eq!(one.len(), 4);
         assert!(one.contains(&MetricRecord { line: 0, ..again }));
