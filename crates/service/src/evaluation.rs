@@ -515,6 +515,24 @@ impl Service {
         Ok(authorise(user, home, action).is_ok())
     }
 
+    /// The cluster of the user's own school (school-scoped users), or their cluster (clerks).
+    pub async fn home_cluster_of(&self, user: &User) -> ServiceResult<Option<ClusterId>> {
+        match user.scope {
+            Scope::Cluster(c) => Ok(Some(c)),
+            _ => self.home_cluster(user).await,
+        }
+    }
+
+    /// Whether the user may read the authority's FADE summary.
+    pub fn may_read_fade_summary(&self, user: &User) -> bool {
+        authorise(user, None, Action::ReadSummary).is_ok()
+    }
+
+    /// Whether the user may send questionnaires.
+    pub fn may_send_questionnaires(&self, user: &User) -> bool {
+        authorise(user, None, Action::SendQuestionnaire).is_ok()
+    }
+
     /// Imports a tidy metrics file, all-or-nothing (authority officers).
     pub async fn import_metrics(
         &self,
@@ -1260,16 +1278,23 @@ impl Service {
                 .find(|r| r.due == d)
                 .cloned()
                 .ok_or_else(|| ServiceError::NotFound(format!("FADE round due {d}")))?,
-            None => rounds
-                .iter()
-                .find(|r| {
+            // The latest round already due that has judgements, else the latest with any, else
+            // the one now open.
+            None => {
+                let judged = |r: &&Round| {
                     reports
                         .iter()
                         .any(|x| x.due == r.due && (x.cluster_judgement.is_some() || x.authority_judgement.is_some()))
-                })
-                .or_else(|| rounds.iter().find(|r| r.due >= today))
-                .cloned()
-                .unwrap_or_else(|| settings.calendar.current(today)),
+                };
+                rounds
+                    .iter()
+                    .filter(|r| r.due <= today)
+                    .find(judged)
+                    .or_else(|| rounds.iter().find(judged))
+                    .or_else(|| rounds.iter().rev().find(|r| r.due >= today))
+            }
+            .cloned()
+            .unwrap_or_else(|| settings.calendar.current(today)),
         };
         let clusters = self.store.list_clusters(user.authority, today).await?;
         let catalogue = self.measure_catalogue(user.authority).await?;

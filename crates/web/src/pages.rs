@@ -41,6 +41,7 @@ pub(crate) async fn chrome(app: &AppState, session: &CurrentSession, active: &st
         ("/clusters", "Clusters"),
         ("/map", "Map"),
         ("/governance", "Governance"),
+        ("/evaluation", "Evaluation"),
     ];
     if session.user.role.may_import() {
         items.push(("/import", "Import"));

@@ -188,6 +188,10 @@ pub fn kappa_words(kappa: f64) -> &'static str {
     }
 }
 
+/// Fewer pairs than this and a kappa says more about chance than about agreement: it is worked
+/// out but shown with a warning.
+pub const MIN_PAIRS_FOR_KAPPA: u64 = 10;
+
 /// The agreement analysis for pairs of judgements.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Agreement {
@@ -203,6 +207,13 @@ pub struct Agreement {
 }
 
 /// Agreement between the cluster's (first) and the authority's (second) judgements.
+impl Agreement {
+    /// Whether there are enough pairs for kappa to mean much ([`MIN_PAIRS_FOR_KAPPA`]).
+    pub fn enough_pairs(&self) -> bool {
+        self.pairs >= MIN_PAIRS_FOR_KAPPA
+    }
+}
+
 pub fn agreement(k: usize, pairs: &[(usize, usize)]) -> Agreement {
     let matrix = ConfusionMatrix::from_pairs(k, pairs);
     Agreement {
@@ -265,6 +276,7 @@ mod tests {
         let pairs = [(0, 0), (1, 1), (2, 2), (3, 3), (2, 2)];
         let a = agreement(4, &pairs);
         assert_eq!((a.pairs, a.exact), (5, 5));
+        assert!(!a.enough_pairs());
         assert!((a.quadratic.unwrap() - 1.0).abs() < 1e-12);
         assert_eq!(agreement(4, &[]).linear, None);
         // Everyone judged Strong by both: chance agreement is 1, kappa undefined.
