@@ -398,7 +398,8 @@ async fn the_clerk_builds_the_plan_and_bad_input_names_its_field() {
         assert!(r.body.contains(text), "{text}");
     }
     // Bad input: the form comes back (422) with the rule against its field, nothing saved.
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (
             "/clusters/1/plan/priorities",
             &[("title", " ")],
