@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod plan;
 pub mod publish;
 pub mod questionnaire;
+pub mod summary;
 pub mod targets;
 
 use chrono::{Datelike, NaiveDate};

@@ -393,7 +393,9 @@ pub fn parse(bytes: &[u8], catalogue: &Catalogue) -> Result<Parsed<MetricRecord>
     let level_col = &opt[0];
     let groups = PupilGroup::ALL.map(PupilGroup::code).join(", ");
     let mut parsed = Parsed::default();
-    let mut first_seen: HashMap<(AcademicYear, Place, String, PupilGroup), u64> = HashMap::new();
+    // Measures interned to small numbers, so the duplicate check allocates nothing per row.
+    let mut measure_ids: HashMap<String, u32> = HashMap::new();
+    let mut first_seen: HashMap<(AcademicYear, Place, u32, PupilGroup), u64> = HashMap::new();
     while let Some((line, record)) = records.next_record()? {
         parsed.rows_read += 1;
         let mut row = RowCheck::new(line, record);
@@ -500,7 +502,15 @@ pub fn parse(bytes: &[u8], catalogue: &Catalogue) -> Result<Parsed<MetricRecord>
             }
         };
         if let (Some(period), Some(place), Some(group), true) = (period, place, group, measure_ok) {
-            let key = (period, place, raw_measure.to_string(), group);
+            let next = u32::try_from(measure_ids.len()).unwrap_or(u32::MAX);
+            let id = match measure_ids.get(raw_measure) {
+                Some(&id) => id,
+                None => {
+                    measure_ids.insert(raw_measure.to_string(), next);
+                    next
+                }
+            };
+            let key = (period, place, id, group);
             if let Some(first) = first_seen.get(&key) {
                 row.errors.push(RowError {
                     line,
