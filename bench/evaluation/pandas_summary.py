@@ -51,7 +51,7 @@ for _ in range(runs):
     have = schools.dropna(subset=["num"])
     total = have.groupby(["measure", "year"])["num"].agg(["sum", "count"])
     mine = have.groupby(["measure", "year", "cluster_id"])["num"].agg(["sum", "count"]).reset_index()
-    mine = mine.join(total, on=["measure", "year"], rsuffix="_all")
+    mine = mine.merge(total.reset_index(), on=["measure", "year"], suffixes=("", "_all"))
     mine["cluster_mean"] = mine["sum"] / mine["count"]
     rest_n = mine["count_all"] - mine["count"]
     mine["rest_mean"] = (mine["sum_all"] - mine["sum"]) / rest_n.where(rest_n > 0)

@@ -393,9 +393,11 @@ pub fn parse(bytes: &[u8], catalogue: &Catalogue) -> Result<Parsed<MetricRecord>
     let level_col = &opt[0];
     let groups = PupilGroup::ALL.map(PupilGroup::code).join(", ");
     let mut parsed = Parsed::default();
+    parsed.rows.reserve(records.lines_hint());
     // Measures interned to small numbers, so the duplicate check allocates nothing per row.
     let mut measure_ids: HashMap<String, u32> = HashMap::new();
-    let mut first_seen: HashMap<(AcademicYear, Place, u32, PupilGroup), u64> = HashMap::new();
+    let hint = records.lines_hint();
+    let mut first_seen: HashMap<(AcademicYear, Place, u32, PupilGroup), u64> = HashMap::with_capacity(hint);
     while let Some((line, record)) = records.next_record()? {
         parsed.rows_read += 1;
         let mut row = RowCheck::new(line, record);
