@@ -112,8 +112,14 @@ await journey('evaluation', async (j) => {
   await page.emulateMedia({ media: 'screen' });
   await signOut(page);
 
-  // The host school's head answers the questionnaire.
+  // The host school's head checks a register's make-up, then answers the questionnaire.
   await j.signIn(page, 'head');
+  await go(page, `${j.base}/evaluation/representation`);
+  for (const [id, v] of [['selected', '20'], ['pupils', '1000'], ['on_girls', '4'], ['school_girls', '500'], ['on_boys', '16'], ['school_boys', '500'], ['on_fsm', '2'], ['school_fsm', '180']]) {
+    await page.fill(`#${id}`, v);
+  }
+  await j.clickAndWait(page, 'button:has-text("Check the register")');
+  await j.shot(page, 'representation', ['The register against the school', 'Under-represented', 'Over-represented']);
   await go(page, `${j.base}/questionnaires`);
   await j.shot(page, 'questionnaires', ['Evaluation questionnaires', 'Awaiting your answers']);
   await Promise.all([page.waitForNavigation(), page.locator('tbody a').first().click()]);

@@ -533,6 +533,15 @@ impl Service {
         authorise(user, None, Action::SendQuestionnaire).is_ok()
     }
 
+    /// The representation check for any register from counts (a calculator: nothing is stored).
+    pub fn representation_check(
+        &self,
+        register: &domain::evaluation::analysis::RegisterCounts,
+        school: &domain::casework::representation::Composition,
+    ) -> Vec<domain::casework::representation::RepresentationRow> {
+        domain::evaluation::analysis::representation_from_counts(register, school)
+    }
+
     /// Imports a tidy metrics file, all-or-nothing (authority officers).
     pub async fn import_metrics(
         &self,

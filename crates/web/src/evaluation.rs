@@ -176,6 +176,11 @@ pub(crate) async fn home(
         }
     }
     links.push(HubLink {
+        href: "/evaluation/representation".into(),
+        label: "Representation check".into(),
+        hint: "Is a register (gifted and talented, a unit's placements) in proportion to the school? Ratio and exact binomial test.".into(),
+    });
+    links.push(HubLink {
         href: "/questionnaires".into(),
         label: "Evaluation questionnaires".into(),
         hint: "The inspection criteria for clusters, answered by each headteacher before a review.".into(),
@@ -197,6 +202,144 @@ pub(crate) async fn home(
         chrome: chrome(&app, &session, "/evaluation").await?,
         links,
     })
+}
+
+// ---- representation check ----
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RepresentationParams {
+    #[serde(default)]
+    selected: String,
+    #[serde(default)]
+    pupils: String,
+    #[serde(flatten)]
+    counts: HashMap<String, String>,
+}
+
+#[derive(Debug)]
+struct RepresentationLine {
+    group: &'static str,
+    selected: String,
+    register_share: String,
+    school_share: String,
+    ratio: String,
+    p_value: String,
+    verdict: &'static str,
+    tag: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "evaluation/representation.html")]
+struct RepresentationPage {
+    chrome: crate::pages::Chrome,
+    values: HashMap<String, String>,
+    groups: Vec<(&'static str, &'static str)>,
+    error: Option<(String, String)>,
+    lines: Vec<RepresentationLine>,
+}
+
+impl RepresentationPage {
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name).map_or("", String::as_str)
+    }
+}
+
+pub(crate) async fn representation(
+    State(app): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Query(q): Query<RepresentationParams>,
+) -> Result<Response, WebError> {
+    use domain::casework::representation::{Composition, Group, Verdict};
+    use domain::evaluation::analysis::RegisterCounts;
+    let mut values = q.counts.clone();
+    values.insert("selected".into(), q.selected.clone());
+    values.insert("pupils".into(), q.pupils.clone());
+    let groups: Vec<(&'static str, &'static str)> = Group::ALL.iter().map(|g| (g.code(), g.label())).collect();
+    let mut error = None;
+    let mut lines = Vec::new();
+    if !q.selected.trim().is_empty() || !q.pupils.trim().is_empty() {
+        let number = |name: &str, label: &str| -> Result<u32, (String, String)> {
+            let raw = values.get(name).map_or("", |v| v.trim());
+            raw.parse::<u32>()
+                .map_err(|_| (name.to_string(), format!("Enter {label} as a whole number, 0 or more")))
+        };
+        let parsed = (|| -> Result<(RegisterCounts, Composition), (String, String)> {
+            let selected = number("selected", "the number on the register")?;
+            let pupils = number("pupils", "the pupils on the school's roll")?;
+            let mut register = RegisterCounts {
+                selected,
+                groups: Vec::new(),
+            };
+            let mut school = Composition {
+                pupils,
+                groups: Vec::new(),
+            };
+            for g in Group::ALL {
+                let on = format!("on_{}", g.code());
+                let in_school = format!("school_{}", g.code());
+                let on_raw = values.get(&on).map_or("", |v| v.trim());
+                let school_raw = values.get(&in_school).map_or("", |v| v.trim());
+                if on_raw.is_empty() && school_raw.is_empty() {
+                    continue;
+                }
+                let k = number(&on, &format!("the {} on the register", g.label().to_lowercase()))?;
+                let c = number(&in_school, &format!("the {} in the school", g.label().to_lowercase()))?;
+                if k > selected {
+                    return Err((on, "It cannot be more than the number on the register".into()));
+                }
+                if c > pupils {
+                    return Err((in_school, "It cannot be more than the pupils on roll".into()));
+                }
+                register.groups.push((g, k));
+                school.groups.push((g, c));
+            }
+            Ok((register, school))
+        })();
+        match parsed {
+            Ok((register, school)) => {
+                for r in app.service.representation_check(&register, &school) {
+                    let pct = |x: Option<f64>| x.map_or_else(|| "–".into(), |v| format!("{}%", one_decimal(v * 100.0)));
+                    let (verdict, tag) = match r.verdict {
+                        Verdict::InLine => (r.verdict.label(), "govuk-tag--green"),
+                        Verdict::Under | Verdict::Over => (r.verdict.label(), "govuk-tag--red"),
+                        Verdict::TooFewToJudge | Verdict::Unknown => (r.verdict.label(), "govuk-tag--grey"),
+                    };
+                    lines.push(RepresentationLine {
+                        group: r.group.label(),
+                        selected: format!("{} of {}", r.selected, r.of),
+                        register_share: pct((r.of > 0).then(|| f64::from(r.selected) / f64::from(r.of))),
+                        school_share: pct(r.school_share),
+                        ratio: r.ratio.map_or_else(|| "–".into(), |v| format!("{v:.2}")),
+                        p_value: r.p_value.map_or_else(
+                            || "–".into(),
+                            |p| {
+                                if p < 0.001 {
+                                    "below 0.001".into()
+                                } else {
+                                    format!("{p:.3}")
+                                }
+                            },
+                        ),
+                        verdict,
+                        tag,
+                    });
+                }
+            }
+            Err(e) => error = Some(e),
+        }
+    }
+    let page = RepresentationPage {
+        chrome: chrome(&app, &session, "/evaluation").await?,
+        values,
+        groups,
+        lines,
+        error,
+    };
+    if page.error.is_some() {
+        invalid(&page)
+    } else {
+        render(&page)
+    }
 }
 
 // ---- metrics import ----

@@ -75,6 +75,7 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/import/{run}", get(import::status))
         // ---- evaluation ----
         .route("/evaluation", get(evaluation::home))
+        .route("/evaluation/representation", get(evaluation::representation))
         .route(
             "/metrics/import",
             get(evaluation::metrics_form).post(evaluation::metrics_upload),

@@ -994,3 +994,40 @@ async fn the_fade_report_matches_its_snapshot() {
         path.display()
     );
 }
+
+#[tokio::test]
+async fn the_representation_check_works_from_counts() {
+    let app = app().await;
+    let head = sign_in(&app, "head@norfolk.test").await;
+    let r = send(&app, get("/evaluation/representation", &head.cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("exact two-sided binomial test"));
+    let r = send(
+        &app,
+        get(
+            "/evaluation/representation?selected=20&pupils=1000&on_girls=2&school_girls=500&on_boys=18&school_boys=500&on_fsm=4&school_fsm=200",
+            &head.cookie,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    for text in [
+        "Under-represented",
+        "Over-represented",
+        "In line with the school",
+        "below 0.001",
+        "0.20",
+    ] {
+        assert!(r.body.contains(text), "{text}");
+    }
+    let r = send(
+        &app,
+        get(
+            "/evaluation/representation?selected=20&pupils=1000&on_girls=30&school_girls=500",
+            &head.cookie,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("cannot be more than the number on the register"));
+}
