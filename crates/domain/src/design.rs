@@ -34,7 +34,7 @@ mod feasibility;
 mod graph;
 mod problem;
 mod report;
-mod rng;
+pub(crate) mod rng;
 mod search;
 
 pub use graph::{NeighbourGraph, PruneRule, neighbour_graph};

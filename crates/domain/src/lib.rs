@@ -9,6 +9,7 @@ pub mod casework;
 pub mod cluster;
 pub mod demo_map;
 pub mod design;
+pub mod evaluation;
 pub mod funding;
 pub mod geo;
 pub mod governance;

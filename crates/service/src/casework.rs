@@ -537,7 +537,7 @@ impl Service {
     }
 
     /// May the user reach this resource for this target? (No audit: used to decide what to load.)
-    fn may(actor: &Actor, resource: Resource, action: Action, target: Target) -> bool {
+    fn may_reach(actor: &Actor, resource: Resource, action: Action, target: Target) -> bool {
         authorise(actor, resource, action, target).is_ok()
     }
 
@@ -592,7 +592,7 @@ impl Service {
         .await?;
         let filter = CaseworkFilter::school(urn);
         let pupils = self.store.pupils(user.authority, &filter).await?;
-        let gt = if Self::may(&actor, Resource::GtRegister, Action::Read, target) {
+        let gt = if Self::may_reach(&actor, Resource::GtRegister, Action::Read, target) {
             let e = self.store.gt_entries(user.authority, &filter).await?;
             self.audit_listed(user, Resource::GtRegister, urn, e.iter().map(|x| x.pupil), purpose)
                 .await?;
@@ -600,7 +600,7 @@ impl Service {
         } else {
             None
         };
-        let cases = if Self::may(&actor, Resource::MentorCase, Action::Read, target) {
+        let cases = if Self::may_reach(&actor, Resource::MentorCase, Action::Read, target) {
             let c = self.store.mentor_cases(user.authority, &filter).await?;
             self.audit_listed(user, Resource::MentorCase, urn, c.iter().map(|x| x.pupil), purpose)
                 .await?;
@@ -608,7 +608,7 @@ impl Service {
         } else {
             None
         };
-        let placements = if Self::may(&actor, Resource::LsuPlacement, Action::Read, target) {
+        let placements = if Self::may_reach(&actor, Resource::LsuPlacement, Action::Read, target) {
             let p = self.store.lsu_placements(user.authority, &filter).await?;
             self.audit_listed(user, Resource::LsuPlacement, urn, p.iter().map(|x| x.pupil), purpose)
                 .await?;
@@ -616,7 +616,7 @@ impl Service {
         } else {
             None
         };
-        let transitions = if Self::may(&actor, Resource::Transition, Action::Read, target) {
+        let transitions = if Self::may_reach(&actor, Resource::Transition, Action::Read, target) {
             let t = self.store.transitions(user.authority, &filter).await?;
             self.audit_listed(user, Resource::Transition, urn, t.iter().map(|x| x.pupil), purpose)
                 .await?;
@@ -656,7 +656,7 @@ impl Service {
             mentors,
             placements,
             transitions,
-            may_acknowledge: Self::may(&actor, Resource::Transition, Action::Write, target),
+            may_acknowledge: Self::may_reach(&actor, Resource::Transition, Action::Write, target),
             lsu_monitoring,
         })
     }
@@ -856,29 +856,34 @@ impl Service {
         let mut cases = None;
         let mut placements = None;
         let mut transitions = None;
-        if Self::may(&actor, Resource::GtRegister, Action::Read, target) {
+        if Self::may_reach(&actor, Resource::GtRegister, Action::Read, target) {
             self.guard(user, &actor, read(Resource::GtRegister)).await?;
             gt = Some(self.store.gt_entries(a, &f).await?);
         }
-        if Self::may(&actor, Resource::MentorCase, Action::Read, target) {
+        if Self::may_reach(&actor, Resource::MentorCase, Action::Read, target) {
             self.guard(user, &actor, read(Resource::MentorCase)).await?;
             cases = Some(self.store.mentor_cases(a, &f).await?);
         }
-        if Self::may(&actor, Resource::LsuPlacement, Action::Read, target) {
+        if Self::may_reach(&actor, Resource::LsuPlacement, Action::Read, target) {
             self.guard(user, &actor, read(Resource::LsuPlacement)).await?;
             placements = Some(self.store.lsu_placements(a, &f).await?);
         }
-        if Self::may(&actor, Resource::Transition, Action::Read, target) {
+        if Self::may_reach(&actor, Resource::Transition, Action::Read, target) {
             self.guard(user, &actor, read(Resource::Transition)).await?;
             transitions = Some(self.store.transitions(a, &f).await?);
         }
         let flags = self.flags_of(a, id).await?;
         Ok(PupilRecord {
             school_name: self.school_name(a, pupil.school).await?,
-            may_export_subject_access: Self::may(&actor, Resource::SubjectAccessExport, Action::Export, target),
-            may_export_educational_record: Self::may(&actor, Resource::EducationalRecordExport, Action::Export, target),
-            may_send_transition: Self::may(&actor, Resource::Transition, Action::Write, target),
-            lsu_stages: Self::may(&actor, Resource::LsuPlacement, Action::Write, target)
+            may_export_subject_access: Self::may_reach(&actor, Resource::SubjectAccessExport, Action::Export, target),
+            may_export_educational_record: Self::may_reach(
+                &actor,
+                Resource::EducationalRecordExport,
+                Action::Export,
+                target,
+            ),
+            may_send_transition: Self::may_reach(&actor, Resource::Transition, Action::Write, target),
+            lsu_stages: Self::may_reach(&actor, Resource::LsuPlacement, Action::Write, target)
                 .then(|| LsuPolicy::default().stages),
             pupil,
             gt,

@@ -201,6 +201,7 @@ impl Service {
         self.seed_demo_policies(authority.id, biggest.cluster.id).await?;
         self.seed_demo_ledgers(authority.id).await?;
         self.seed_demo_casework(authority.id, host, feeder).await?;
+        self.seed_demo_evaluation(authority.id).await?;
         Ok(DemoSummary {
             schools: report.counts.inserted + report.counts.updated,
             clusters: counts.clusters_created,

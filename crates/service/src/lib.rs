@@ -7,6 +7,7 @@ pub mod clock;
 pub mod demo;
 pub mod design;
 pub mod error;
+pub mod evaluation;
 pub mod funding;
 pub mod governance;
 pub mod groupings;

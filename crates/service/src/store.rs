@@ -533,4 +533,80 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         authority: AuthorityId,
         deletion: &crate::casework::RetentionDeletion,
     ) -> StoreResult<()>;
+    // ---- evaluation ----
+    /// The authority's evaluation settings (`None` until an officer changes the defaults).
+    async fn evaluation_settings(
+        &self,
+        authority: AuthorityId,
+    ) -> StoreResult<Option<crate::evaluation::EvaluationSettings>>;
+    async fn save_evaluation_settings(
+        &self,
+        authority: AuthorityId,
+        settings: &crate::evaluation::EvaluationSettings,
+    ) -> StoreResult<()>;
+    /// Measures the authority added beyond the built-in catalogue.
+    async fn extra_measures(&self, authority: AuthorityId)
+    -> StoreResult<Vec<domain::evaluation::metrics::MeasureDef>>;
+    /// Saves metric values (a value already held for the same year, school, measure and group is
+    /// replaced) and any new measures, in one transaction. Returns the rows saved.
+    async fn save_metrics(
+        &self,
+        authority: AuthorityId,
+        rows: &[domain::evaluation::metrics::MetricRecord],
+        new_measures: &[domain::evaluation::metrics::MeasureDef],
+    ) -> StoreResult<u64>;
+    /// Metric values (lines are 0), optionally of one measure, by measure, group, year and URN.
+    async fn metric_values(
+        &self,
+        authority: AuthorityId,
+        measure: Option<&str>,
+    ) -> StoreResult<Vec<domain::evaluation::metrics::MetricRecord>>;
+    /// Saves a cluster's plan for its year whole (priorities, activities, targets).
+    async fn save_plan(&self, authority: AuthorityId, plan: &domain::evaluation::plan::Plan) -> StoreResult<()>;
+    async fn plan(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        year: domain::evaluation::AcademicYear,
+    ) -> StoreResult<Option<domain::evaluation::plan::Plan>>;
+    /// Every cluster's plan for a year.
+    async fn plans(
+        &self,
+        authority: AuthorityId,
+        year: domain::evaluation::AcademicYear,
+    ) -> StoreResult<Vec<domain::evaluation::plan::Plan>>;
+    /// Creates or replaces a cluster's FADE report for its due date.
+    async fn save_fade_report(
+        &self,
+        authority: AuthorityId,
+        report: &domain::evaluation::fade::Report,
+    ) -> StoreResult<()>;
+    /// FADE reports, of one cluster or all, by due date.
+    async fn fade_reports(
+        &self,
+        authority: AuthorityId,
+        cluster: Option<ClusterId>,
+    ) -> StoreResult<Vec<domain::evaluation::fade::Report>>;
+    /// Creates a questionnaire with its recipient schools; returns its id.
+    async fn create_questionnaire(
+        &self,
+        authority: AuthorityId,
+        questionnaire: &domain::evaluation::questionnaire::Questionnaire,
+    ) -> StoreResult<i64>;
+    async fn questionnaires(
+        &self,
+        authority: AuthorityId,
+    ) -> StoreResult<Vec<domain::evaluation::questionnaire::Questionnaire>>;
+    /// Creates or replaces a school's answers (NotFound unless the questionnaire was sent to it).
+    async fn save_questionnaire_response(
+        &self,
+        authority: AuthorityId,
+        questionnaire: i64,
+        response: &domain::evaluation::questionnaire::Response,
+    ) -> StoreResult<()>;
+    async fn questionnaire_responses(
+        &self,
+        authority: AuthorityId,
+        questionnaire: i64,
+    ) -> StoreResult<Vec<domain::evaluation::questionnaire::Response>>;
 }

@@ -10,6 +10,7 @@ mod areas;
 mod casework;
 mod clusters;
 mod design;
+mod evaluation;
 mod governance;
 mod ledger;
 mod meetings;
@@ -592,6 +593,101 @@ impl Store for SqlStore {
     }
     async fn delete_casework(&self, authority: AuthorityId, deletion: &RetentionDeletion) -> StoreResult<()> {
         casework::delete_casework(self, authority, deletion).await
+    }
+    // ---- evaluation ----
+    async fn evaluation_settings(
+        &self,
+        authority: AuthorityId,
+    ) -> StoreResult<Option<service::evaluation::EvaluationSettings>> {
+        evaluation::evaluation_settings(self, authority).await
+    }
+    async fn save_evaluation_settings(
+        &self,
+        authority: AuthorityId,
+        settings: &service::evaluation::EvaluationSettings,
+    ) -> StoreResult<()> {
+        evaluation::save_evaluation_settings(self, authority, settings).await
+    }
+    async fn extra_measures(
+        &self,
+        authority: AuthorityId,
+    ) -> StoreResult<Vec<domain::evaluation::metrics::MeasureDef>> {
+        evaluation::extra_measures(self, authority).await
+    }
+    async fn save_metrics(
+        &self,
+        authority: AuthorityId,
+        rows: &[domain::evaluation::metrics::MetricRecord],
+        new_measures: &[domain::evaluation::metrics::MeasureDef],
+    ) -> StoreResult<u64> {
+        evaluation::save_metrics(self, authority, rows, new_measures).await
+    }
+    async fn metric_values(
+        &self,
+        authority: AuthorityId,
+        measure: Option<&str>,
+    ) -> StoreResult<Vec<domain::evaluation::metrics::MetricRecord>> {
+        evaluation::metric_values(self, authority, measure).await
+    }
+    async fn save_plan(&self, authority: AuthorityId, plan: &domain::evaluation::plan::Plan) -> StoreResult<()> {
+        evaluation::save_plan(self, authority, plan).await
+    }
+    async fn plan(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        year: domain::evaluation::AcademicYear,
+    ) -> StoreResult<Option<domain::evaluation::plan::Plan>> {
+        evaluation::plan(self, authority, cluster, year).await
+    }
+    async fn plans(
+        &self,
+        authority: AuthorityId,
+        year: domain::evaluation::AcademicYear,
+    ) -> StoreResult<Vec<domain::evaluation::plan::Plan>> {
+        evaluation::plans(self, authority, year).await
+    }
+    async fn save_fade_report(
+        &self,
+        authority: AuthorityId,
+        report: &domain::evaluation::fade::Report,
+    ) -> StoreResult<()> {
+        evaluation::save_fade_report(self, authority, report).await
+    }
+    async fn fade_reports(
+        &self,
+        authority: AuthorityId,
+        cluster: Option<ClusterId>,
+    ) -> StoreResult<Vec<domain::evaluation::fade::Report>> {
+        evaluation::fade_reports(self, authority, cluster).await
+    }
+    async fn create_questionnaire(
+        &self,
+        authority: AuthorityId,
+        questionnaire: &domain::evaluation::questionnaire::Questionnaire,
+    ) -> StoreResult<i64> {
+        evaluation::create_questionnaire(self, authority, questionnaire).await
+    }
+    async fn questionnaires(
+        &self,
+        authority: AuthorityId,
+    ) -> StoreResult<Vec<domain::evaluation::questionnaire::Questionnaire>> {
+        evaluation::questionnaires(self, authority).await
+    }
+    async fn save_questionnaire_response(
+        &self,
+        authority: AuthorityId,
+        questionnaire: i64,
+        response: &domain::evaluation::questionnaire::Response,
+    ) -> StoreResult<()> {
+        evaluation::save_questionnaire_response(self, authority, questionnaire, response).await
+    }
+    async fn questionnaire_responses(
+        &self,
+        authority: AuthorityId,
+        questionnaire: i64,
+    ) -> StoreResult<Vec<domain::evaluation::questionnaire::Response>> {
+        evaluation::questionnaire_responses(self, authority, questionnaire).await
     }
 }
 

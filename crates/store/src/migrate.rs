@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "policies", include_str!("../migrations/0006_policies.sql")),
     (7, "meetings", include_str!("../migrations/0007_meetings.sql")),
     (8, "casework", include_str!("../migrations/0008_casework.sql")),
+    (9, "evaluation", include_str!("../migrations/0009_evaluation.sql")),
 ];
 
 fn dialect_sql(sql: &str, dialect: Dialect) -> String {

@@ -124,7 +124,7 @@ const CHUNK: usize = 500;
 /// `VALUES` tuples for a multi-row insert. SQLite gets anonymous `?` placeholders: it finds a
 /// `$N` by walking a list, which makes binding thousands of them quadratic (measured: 94 % of a
 /// 25,000-row import). PostgreSQL needs `$N`.
-fn values_clause(rows: usize, columns: usize, dialect: Dialect) -> String {
+pub(crate) fn values_clause(rows: usize, columns: usize, dialect: Dialect) -> String {
     let mut s = String::with_capacity(rows * columns * 5);
     let mut n = 0;
     for r in 0..rows {

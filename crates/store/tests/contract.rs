@@ -2148,3 +2148,217 @@ contract!(
         ));
     }
 );
+
+// ---- evaluation ----
+
+/// Norfolk with the sample schools in one cluster "North", and Bristol with none.
+async fn evaluation_setup(s: &store::SqlStore) -> (AuthorityId, AuthorityId, ClusterId) {
+    let a = norfolk(s).await;
+    let b = s.create_authority(la("801"), "Bristol").await.unwrap().id;
+    s.save_school_import(a, &sample()).await.unwrap();
+    s.save_memberships(
+        a,
+        &[
+            member(120001, "North", MembershipRole::Host),
+            member(120002, "North", MembershipRole::Feeder),
+        ],
+        day("2023-09-01"),
+        false,
+    )
+    .await
+    .unwrap();
+    let cluster = s.list_clusters(a, day("2024-01-01")).await.unwrap()[0].cluster.id;
+    (a, b, cluster)
+}
+
+contract!(
+    evaluation_metrics_keep_symbols_and_replace_by_key,
+    |s: store::SqlStore| async move {
+        use domain::evaluation::metrics::{
+            Catalogue, MeasureDef, MetricRecord, Number, Observation, Place, Unit, default_measures, parse,
+        };
+        use domain::evaluation::{AcademicYear, PupilGroup};
+        let (a, b, _) = evaluation_setup(&s).await;
+        let mut catalogue = Catalogue::new(default_measures());
+        catalogue.accept_unknown = true;
+        let file = "time_period,geographic_level,school_urn,measure,group,value\n\
+                    202223,School,120001,ks2_rwm_expected,all,61.25\n\
+                    202223,School,120001,ks2_rwm_expected,fsm,c\n\
+                    202223,School,120002,ks2_rwm_expected,all,low\n\
+                    202223,National,,ks2_rwm_expected,all,59\n\
+                    202122,School,120001,reading_gain,all,-0.5\n";
+        let rows = parse(file.as_bytes(), &catalogue).unwrap().rows;
+        let new = [MeasureDef::unknown("reading_gain")];
+        assert_eq!(s.save_metrics(a, &rows, &new).await.unwrap(), 5);
+        let held = s.metric_values(a, None).await.unwrap();
+        let strip = |v: Vec<MetricRecord>| v.into_iter().map(|r| MetricRecord { line: 0, ..r }).collect::<Vec<_>>();
+        let mut want = strip(rows.clone());
+        want.sort_by(|x, y| (&x.measure, x.group, x.period, x.place).cmp(&(&y.measure, y.group, y.period, y.place)));
+        let mut got = held.clone();
+        got.sort_by(|x, y| (&x.measure, x.group, x.period, x.place).cmp(&(&y.measure, y.group, y.period, y.place)));
+        assert_eq!(got, want);
+        assert!(held.iter().any(|r| r.value == Observation::Suppressed));
+        assert!(
+            held.iter()
+                .any(|r| r.value == Observation::Low && r.place == Place::School(urn(120002)))
+        );
+        assert!(held.iter().any(|r| r.place == Place::National));
+        assert_eq!(s.extra_measures(a).await.unwrap()[0].unit, Unit::Score);
+        // Saving the same key again replaces its value; other authorities see nothing.
+        let again = MetricRecord {
+            line: 2,
+            period: AcademicYear::parse("202223").unwrap(),
+            place: Place::School(urn(120001)),
+            measure: "ks2_rwm_expected".into(),
+            group: PupilGroup::Fsm,
+            value: Observation::Value(Number::parse("40").unwrap()),
+        };
+        s.save_metrics(a, std::slice::from_ref(&again), &new).await.unwrap();
+        let one = s.metric_values(a, Some("ks2_rwm_expected")).await.unwrap();
+        assert_eq!(one.len(), 4);
+        assert!(one.contains(&MetricRecord { line: 0, ..again }));
+        assert!(s.metric_values(b, None).await.unwrap().is_empty());
+        assert!(s.extra_measures(b).await.unwrap().is_empty());
+    }
+);
+
+contract!(
+    evaluation_plans_reports_and_questionnaires_round_trip,
+    |s: store::SqlStore| async move {
+        use domain::evaluation::fade::{Calendar, Judgement, Report};
+        use domain::evaluation::kappa::Scale;
+        use domain::evaluation::metrics::Number;
+        use domain::evaluation::plan::{Activity, Plan, Priority};
+        use domain::evaluation::questionnaire::{Questionnaire, Response};
+        use domain::evaluation::targets::{Target, TargetLevel};
+        use domain::evaluation::{AcademicYear, PupilGroup};
+        use domain::money::Money;
+        use service::evaluation::EvaluationSettings;
+        let (a, b, cluster) = evaluation_setup(&s).await;
+        let year = AcademicYear::parse("202425").unwrap();
+        let mut plan = Plan::new(cluster, year);
+        plan.priorities.push(Priority {
+            title: "Close the FSM gap".into(),
+            detail: "In reading, Years 3 to 6".into(),
+        });
+        plan.activities.push(Activity {
+            title: "Reading recovery".into(),
+            priority: 0,
+            lead_school: urn(120001),
+            strand: "tailored".into(),
+            participating: vec![urn(120001), urn(120002)],
+            funding_stream: "Tailored (primary)".into(),
+            budget: Money::from_pence(1_234_567),
+            starts_on: day("2024-09-01"),
+            ends_on: day("2025-07-18"),
+            success_criteria: "Up 5 points".into(),
+            measure: Some("ks2_rwm_expected".into()),
+        });
+        plan.targets.push(Target {
+            measure: "ks2_rwm_expected".into(),
+            group: PupilGroup::Fsm,
+            level: TargetLevel::School(urn(120001)),
+            baseline: Number::parse("48.5").unwrap(),
+            baseline_year: AcademicYear::parse("202223").unwrap(),
+            target: Number::parse("55").unwrap(),
+            target_year: year,
+        });
+        plan.targets.push(Target {
+            level: TargetLevel::Cluster,
+            ..plan.targets[0].clone()
+        });
+        s.save_plan(a, &plan).await.unwrap();
+        s.save_plan(a, &plan).await.unwrap(); // saved whole: never duplicated
+        assert_eq!(s.plan(a, cluster, year).await.unwrap(), Some(plan.clone()));
+        assert_eq!(s.plans(a, year).await.unwrap(), vec![plan.clone()]);
+        assert_eq!(s.plan(a, cluster, year.next()).await.unwrap(), None);
+        assert!(matches!(s.save_plan(b, &plan).await, Err(StoreError::NotFound(_))));
+        assert_eq!(s.plan(b, cluster, year).await.unwrap(), None);
+        plan.targets.pop();
+        s.save_plan(a, &plan).await.unwrap();
+        assert_eq!(s.plan(a, cluster, year).await.unwrap().unwrap().targets.len(), 1);
+
+        let mut report = Report::new(cluster, day("2024-12-31"));
+        report.focus = "Reading".into();
+        report.cluster_judgement = Some(Judgement {
+            level: "Strong".into(),
+            by: "Clerk".into(),
+            on: day("2024-12-10"),
+            comment: String::new(),
+        });
+        s.save_fade_report(a, &report).await.unwrap();
+        report.authority_judgement = Some(Judgement {
+            level: "Satisfactory".into(),
+            by: "Adviser".into(),
+            on: day("2025-01-10"),
+            comment: "Evidence thin".into(),
+        });
+        s.save_fade_report(a, &report).await.unwrap();
+        assert_eq!(s.fade_reports(a, Some(cluster)).await.unwrap(), vec![report.clone()]);
+        assert_eq!(s.fade_reports(a, None).await.unwrap().len(), 1);
+        assert!(s.fade_reports(b, None).await.unwrap().is_empty());
+        assert!(matches!(
+            s.save_fade_report(b, &report).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        let q = Questionnaire {
+            id: 0,
+            cluster,
+            title: "Spring review".into(),
+            sent_on: day("2025-01-06"),
+            closes_on: day("2025-02-07"),
+            schools: vec![urn(120002), urn(120001)],
+        };
+        let id = s.create_questionnaire(a, &q).await.unwrap();
+        let held = s.questionnaires(a).await.unwrap();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].schools, vec![urn(120001), urn(120002)]);
+        assert!(s.questionnaires(b).await.unwrap().is_empty());
+        let answer = Response {
+            school: urn(120001),
+            answers: vec![
+                Some(2),
+                None,
+                Some(3),
+                Some(1),
+                Some(2),
+                Some(2),
+                Some(2),
+                Some(2),
+                Some(0),
+            ],
+            comment: "Good partnership".into(),
+            submitted_on: day("2025-01-20"),
+        };
+        s.save_questionnaire_response(a, id, &answer).await.unwrap();
+        s.save_questionnaire_response(a, id, &answer).await.unwrap();
+        assert_eq!(s.questionnaire_responses(a, id).await.unwrap(), vec![answer.clone()]);
+        let stranger = Response {
+            school: urn(120003),
+            ..answer.clone()
+        };
+        assert!(matches!(
+            s.save_questionnaire_response(a, id, &stranger).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.save_questionnaire_response(b, id, &answer).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(s.questionnaire_responses(b, id).await.unwrap().is_empty());
+
+        assert_eq!(s.evaluation_settings(a).await.unwrap(), None);
+        let settings = EvaluationSettings {
+            calendar: Calendar::parse("12-15, 03-31, 07-15").unwrap(),
+            scale: Scale::parse("Weak < Adequate < Good").unwrap(),
+            redirect_after_terms: 4,
+            suppression_threshold: 10,
+            metrics_note: Some("synthetic".into()),
+        };
+        s.save_evaluation_settings(a, &settings).await.unwrap();
+        s.save_evaluation_settings(a, &settings).await.unwrap();
+        assert_eq!(s.evaluation_settings(a).await.unwrap(), Some(settings));
+        assert_eq!(s.evaluation_settings(b).await.unwrap(), None);
+    }
+);

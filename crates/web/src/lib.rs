@@ -12,6 +12,7 @@ mod casework;
 mod design;
 mod design_map;
 mod error;
+mod evaluation;
 mod format;
 mod governance;
 mod import;
@@ -171,6 +172,39 @@ pub fn router(service: Service, config: WebConfig) -> Router {
             get(casework::retention_form).post(casework::run_retention),
         )
         // ---- end casework ----
+        // ---- evaluation ----
+        .route("/evaluation", get(evaluation::home))
+        .route("/evaluation/representation", get(evaluation::representation))
+        .route(
+            "/metrics/import",
+            get(evaluation::metrics_form).post(evaluation::metrics_upload),
+        )
+        .route("/clusters/{id}/plan", get(evaluation::plan))
+        .route("/clusters/{id}/plan/priorities", post(evaluation::add_priority))
+        .route("/clusters/{id}/plan/activities", post(evaluation::add_activity))
+        .route("/clusters/{id}/plan/targets", post(evaluation::add_target))
+        .route("/clusters/{id}/plan/remove", post(evaluation::remove_item))
+        .route("/clusters/{id}/fade", get(evaluation::fade_list))
+        .route(
+            "/clusters/{id}/fade/{due}",
+            get(evaluation::fade_report).post(evaluation::save_fade_text),
+        )
+        .route(
+            "/clusters/{id}/fade/{due}/judgement",
+            post(evaluation::record_judgement),
+        )
+        .route("/clusters/{id}/snapshot", get(evaluation::snapshot))
+        .route("/fade", get(evaluation::fade_summary))
+        .route("/fade/settings", post(evaluation::save_settings))
+        .route(
+            "/questionnaires",
+            get(evaluation::questionnaires).post(evaluation::send_questionnaire),
+        )
+        .route(
+            "/questionnaires/{id}",
+            get(evaluation::questionnaire).post(evaluation::answer_questionnaire),
+        )
+        // ---- end evaluation ----
         .route("/sign-out", post(session::sign_out))
         .route_layer(middleware::from_fn_with_state(state.clone(), session::require_session));
     Router::new()

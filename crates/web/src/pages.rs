@@ -43,6 +43,7 @@ pub(crate) async fn chrome(app: &AppState, session: &CurrentSession, active: &st
         ("/governance", "Governance"),
         ("/funding", "Funding"),
         ("/casework", "Casework"),
+        ("/evaluation", "Evaluation"),
     ];
     if service::design::may_view(session.user.role) {
         items.push(("/design", "Design"));
