@@ -14,6 +14,7 @@ use serde::Serialize;
 use service::policy_file::{PolicyFileError, parse_policy};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -223,14 +224,22 @@ struct ReportRow<'a> {
 }
 
 /// Writes `bytes` beside `path` and renames it into place, so a reader never sees half a file.
-fn write_temp(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+/// The hidden file beside `path` that is written first and renamed in.
+fn temp_path(path: &Path) -> Result<PathBuf> {
     let name = path
         .file_name()
         .with_context(|| format!("{} is not a file name", path.display()))?;
-    let tmp = path.with_file_name(format!(".{}.{}.partial", name.to_string_lossy(), std::process::id()));
+    Ok(path.with_file_name(format!(".{}.{}.partial", name.to_string_lossy(), std::process::id())))
+}
+
+fn write_temp(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    let tmp = temp_path(path)?;
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     Ok(tmp)
 }
+
+/// Text is gathered up to this size, then written out, so the statement never sits in memory whole.
+const FLUSH_BYTES: usize = 1 << 20;
 
 /// Appends one CSV field: as is when it is plain, otherwise quoted and defused by the register's
 /// rule (the same as every other export).
@@ -253,65 +262,84 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
     let result = allocate_policy(&policy, &clusters).map_err(|e| anyhow!("{e}"))?;
     let t2 = Instant::now();
 
-    let mut out = String::with_capacity(64 * result.iter().map(|r| r.allocation.lines.len()).sum::<usize>() + 64);
+    // The statement goes to a hidden file beside the target as it is made; any failure removes it,
+    // and only a whole statement (and report) is renamed in.
+    let tmp_out = temp_path(&args.out)?;
+    let file = std::fs::File::create(&tmp_out).with_context(|| format!("cannot write {}", tmp_out.display()))?;
+    let mut sink = std::io::BufWriter::new(file);
+    let mut out = String::with_capacity(FLUSH_BYTES + 4096);
     out.push_str("cluster,urn,stream,phase,component,amount_pence\n");
     let mut report = Vec::with_capacity(result.len());
     let mut explain = String::new();
-    for r in &result {
-        let cluster = clusters[r.cluster].name.as_str();
-        let (stream, phase) = (&*r.ring_fence.stream, &*r.ring_fence.phase);
-        let a = &r.allocation;
-        if !a.reconciles() {
-            bail!("internal error: {cluster} {stream} ({phase}) does not reconcile");
-        }
-        let allocated = a.allocated().pence();
-        report.push(ReportRow {
-            cluster,
-            stream,
-            phase,
-            budget_pence: a.budget.pence(),
-            top_slice_pence: a.top_slice.pence(),
-            allocated_pence: allocated,
-            unallocated_pence: a.budget.pence() - a.top_slice.pence() - allocated,
-        });
-        for l in &a.lines {
-            csv_field(&mut out, cluster);
-            out.push(',');
-            if let Some(u) = l.urn {
-                let _ = write!(out, "{u}");
+    let written = (|| -> Result<()> {
+        for r in &result {
+            let cluster = clusters[r.cluster].name.as_str();
+            let (stream, phase) = (&*r.ring_fence.stream, &*r.ring_fence.phase);
+            let a = &r.allocation;
+            if !a.reconciles() {
+                bail!("internal error: {cluster} {stream} ({phase}) does not reconcile");
             }
-            out.push(',');
-            csv_field(&mut out, stream);
-            out.push(',');
-            csv_field(&mut out, phase);
-            out.push(',');
-            csv_field(&mut out, &l.component);
-            let _ = writeln!(out, ",{}", l.amount.pence());
+            let allocated = a.allocated().pence();
+            report.push(ReportRow {
+                cluster,
+                stream,
+                phase,
+                budget_pence: a.budget.pence(),
+                top_slice_pence: a.top_slice.pence(),
+                allocated_pence: allocated,
+                unallocated_pence: a.budget.pence() - a.top_slice.pence() - allocated,
+            });
+            for l in &a.lines {
+                csv_field(&mut out, cluster);
+                out.push(',');
+                if let Some(u) = l.urn {
+                    let _ = write!(out, "{u}");
+                }
+                out.push(',');
+                csv_field(&mut out, stream);
+                out.push(',');
+                csv_field(&mut out, phase);
+                out.push(',');
+                csv_field(&mut out, &l.component);
+                let _ = writeln!(out, ",{}", l.amount.pence());
+                if args.explain {
+                    let who = l.urn.map_or_else(|| "central".to_string(), |u| u.to_string());
+                    let _ = writeln!(
+                        explain,
+                        "{cluster} · {stream} ({phase}) · {who} · {}: {}",
+                        l.component, l.explanation
+                    );
+                }
+            }
             if args.explain {
-                let who = l.urn.map_or_else(|| "central".to_string(), |u| u.to_string());
-                let _ = writeln!(
-                    explain,
-                    "{cluster} · {stream} ({phase}) · {who} · {}: {}",
-                    l.component, l.explanation
-                );
+                let mut urns: Vec<Urn> = a.lines.iter().filter_map(|l| l.urn).collect();
+                urns.sort_unstable();
+                urns.dedup();
+                for u in urns {
+                    let _ = writeln!(
+                        explain,
+                        "{cluster} · {stream} ({phase}) · {u} · total: {}",
+                        a.school_summary(u)
+                    );
+                }
+            }
+            if out.len() >= FLUSH_BYTES {
+                sink.write_all(out.as_bytes())
+                    .with_context(|| format!("cannot write {}", tmp_out.display()))?;
+                out.clear();
             }
         }
-        if args.explain {
-            let mut urns: Vec<Urn> = a.lines.iter().filter_map(|l| l.urn).collect();
-            urns.sort_unstable();
-            urns.dedup();
-            for u in urns {
-                let _ = writeln!(
-                    explain,
-                    "{cluster} · {stream} ({phase}) · {u} · total: {}",
-                    a.school_summary(u)
-                );
-            }
-        }
+        sink.write_all(out.as_bytes())
+            .and_then(|()| sink.flush())
+            .with_context(|| format!("cannot write {}", tmp_out.display()))
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp_out);
+        return Err(e);
     }
+    drop(sink);
     let report_json = serde_json::to_string_pretty(&report)? + "\n";
-    // Everything is computed before anything is written; both files go in by rename.
-    let tmp_out = write_temp(&args.out, out.as_bytes())?;
+    // Both files go in by rename, and only once both are whole.
     let tmp_report = match &args.report {
         Some(path) => match write_temp(path, report_json.as_bytes()) {
             Ok(t) => Some((t, path)),

@@ -28,7 +28,6 @@ use domain::evaluation::questionnaire::{
 };
 use domain::evaluation::targets::{Proposal, Rag, RagStatus, Target, TargetLevel, propose, rag};
 use domain::evaluation::{AcademicYear, PupilGroup};
-use domain::funding::{Allocation, Policy};
 use domain::ids::{AuthorityId, ClusterId, Urn};
 use domain::import::{FileError, RowError};
 use domain::money::Money;
@@ -166,6 +165,17 @@ pub struct SpendToDate {
     pub planned: Money,
 }
 
+/// The snapshot's funding figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotFunding {
+    /// "Norfolk cluster funding, version 2".
+    pub policy: String,
+    pub budget: Money,
+    pub to_schools: Money,
+    /// Spent this academic year so far, per the ledger (`None` with no ledger entries).
+    pub spent: Option<Money>,
+}
+
 /// A FADE round in a cluster's list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoundRow {
@@ -253,7 +263,9 @@ pub struct KeyMetric {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     pub cluster: ClusterDetail,
-    pub allocation: Option<(Policy, Allocation)>,
+    /// The funding policy in force and this cluster's budget under it (`None` when none is in
+    /// force), and what the host school's ledger records as spent this academic year.
+    pub funding: Option<SnapshotFunding>,
     pub governance: Option<ClusterHealth>,
     pub plan: Option<Plan>,
     pub year: AcademicYear,
@@ -1399,7 +1411,15 @@ impl Service {
         let detail = self.cluster(user, cluster).await?;
         let today = self.clock.today();
         let year = AcademicYear::containing(today);
-        let allocation = self.cluster_admin_allocation(user, cluster).await.ok();
+        let funding = match self.cluster_allocation(user, cluster).await.ok().flatten() {
+            Some(view) => Some(SnapshotFunding {
+                policy: view.allocation.source.label(),
+                budget: view.allocation.budget(),
+                to_schools: view.allocation.to_schools(),
+                spent: self.spend_to_date(user, cluster, year.first_day(), today).await?.spent,
+            }),
+            None => None,
+        };
         let governance = self
             .governance_health(user)
             .await?
@@ -1458,7 +1478,7 @@ impl Service {
             budget_total: plan.as_ref().and_then(Plan::budget_total).unwrap_or(Money::ZERO),
             school_level: sees_school_level(user.role),
             cluster: detail,
-            allocation,
+            funding,
             governance,
             plan,
             year,

@@ -1651,6 +1651,8 @@ struct SnapshotPage {
     members: Vec<(String, String, String)>,
     school_level: bool,
     funding_budget: String,
+    funding_to_schools: String,
+    funding_spent: String,
     funding_policy: String,
     planned: String,
     governance: Option<(&'static str, &'static str, String)>,
@@ -1712,11 +1714,14 @@ pub(crate) async fn snapshot(
             })
             .collect(),
         school_level: s.school_level,
-        funding_budget: s
-            .allocation
+        funding_budget: s.funding.as_ref().map_or_else(|| "–".into(), |f| money(f.budget)),
+        funding_to_schools: s.funding.as_ref().map_or_else(|| "–".into(), |f| money(f.to_schools)),
+        funding_spent: s
+            .funding
             .as_ref()
-            .map_or_else(|| "–".into(), |(p, _)| money(p.budget)),
-        funding_policy: s.allocation.as_ref().map(|(p, _)| p.name.clone()).unwrap_or_default(),
+            .and_then(|f| f.spent)
+            .map_or_else(|| "none recorded".into(), money),
+        funding_policy: s.funding.as_ref().map(|f| f.policy.clone()).unwrap_or_default(),
         planned: money(s.budget_total),
         governance,
         has_plan: s.plan.is_some(),

@@ -281,17 +281,23 @@ pub fn allocate_policy(
         return run(0..clusters.len());
     }
     let chunk = clusters.len().div_ceil(threads);
+    // The first chunk runs on the calling thread (its heap already holds the inputs' memory, so
+    // the result reuses it), the others on scoped threads.
     let parts: Vec<Result<Vec<PotAllocation>, AllocationError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..clusters.len())
+        let handles: Vec<_> = (chunk..clusters.len())
             .step_by(chunk)
             .map(|start| {
                 let end = (start + chunk).min(clusters.len());
                 scope.spawn(move || run(start..end))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        let first = run(0..chunk.min(clusters.len()));
+        std::iter::once(first)
+            .chain(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            )
             .collect()
     });
     let mut out = Vec::with_capacity(clusters.len() * prepared.len());
