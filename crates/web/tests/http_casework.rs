@@ -796,23 +796,11 @@ fn form_for(d: &Demo, r: &Records, path: &str, own: bool, who: &str) -> Vec<(Str
         "/clusters/{id}/fade/{due}" => vec![("focus", "x".repeat(domain::evaluation::fade::MAX_NARRATIVE_CHARS + 1))],
         // The authority's people judge for the authority, everyone else for the cluster; a level
         // that is not on the scale (an empty one is refused before the service is asked).
+        "/clusters/{id}/fade/{due}/judgement" if AUTHORITY.contains(&who) => {
+            vec![("side", "authority".into()), ("authority_level", "Not a level".into())]
+        }
         "/clusters/{id}/fade/{due}/judgement" => {
-            let side = if AUTHORITY.contains(&who) {
-                "authority"
-            } else {
-                "cluster"
-            };
-            vec![
-                ("side", side.into()),
-                (
-                    if side == "authority" {
-                        "authority_level"
-                    } else {
-                        "cluster_level"
-                    },
-                    "Not a level".into(),
-                ),
-            ]
+            vec![("side", "cluster".into()), ("cluster_level", "Not a level".into())]
         }
         "/questionnaires" => vec![
             ("cluster", cluster),
@@ -825,9 +813,9 @@ fn form_for(d: &Demo, r: &Records, path: &str, own: bool, who: &str) -> Vec<(Str
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// POSTs an allowed role completes with the matrix's form, changing what later checks see (the
-/// rest must fail validation). Sign-out, retention and casework's run last or aim at records
-/// that keep later checks valid.
+/// POSTs outside casework that an allowed role completes with the matrix's form; every other
+/// one must be refused by validation (a 4xx), so nothing changes under the matrix. Casework's
+/// forms complete, on records that keep later checks valid; sign-out and retention run last.
 const COMPLETES: &[&str] = &["/sign-out", "/privacy/retention", "/funding/{id}/in-force"];
 
 #[tokio::test]
