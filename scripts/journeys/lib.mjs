@@ -33,7 +33,11 @@ export async function journey(name, body) {
       problems.push(`console: ${text}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    page.on('requestfailed', (r) => {
+      // The browser's own favicon fetch is cancelled when a step navigates on before it ends.
+      if (r.url().endsWith('/assets/favicon.svg') && r.failure()?.errorText === 'net::ERR_ABORTED') return;
+      problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+    });
     page.on('response', (r) => {
       if (r.status() >= 400 && !expected.has(r.status())) problems.push(`HTTP ${r.status()}: ${r.url()}`);
     });

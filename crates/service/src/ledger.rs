@@ -192,6 +192,8 @@ pub struct LedgerAccess {
     pub may_set_horizon: bool,
     pub sees_journal: bool,
     pub sees_staff: bool,
+    /// Each school's positions are shown (not to evaluators, who read the totals only).
+    pub sees_schools: bool,
     /// Only this school's positions and lines are shown (headteachers and governors).
     pub only_school: Option<Urn>,
 }
@@ -213,6 +215,7 @@ pub fn ledger_access(user: &User, cluster: ClusterId, members: &BTreeSet<Urn>) -
         may_set_horizon: false,
         sees_journal: true,
         sees_staff: true,
+        sees_schools: true,
         only_school: None,
     };
     let refuse = |why: String| Err(ServiceError::Forbidden(why));
@@ -226,6 +229,7 @@ pub fn ledger_access(user: &User, cluster: ClusterId, members: &BTreeSet<Urn>) -
         (UserRole::Evaluator, _) => Ok(LedgerAccess {
             sees_journal: false,
             sees_staff: false,
+            sees_schools: false,
             ..none
         }),
         (UserRole::ClusterClerk, Scope::Cluster(own)) if own == cluster => Ok(LedgerAccess {
@@ -288,7 +292,7 @@ pub struct LedgerView {
     /// The whole cluster's budget by ring-fence (totals are never partial).
     pub budget: Budget,
     /// Each school's position per ring-fence, by ring-fence then URN; for a school-scoped user
-    /// only that school's.
+    /// only that school's; for an evaluator none (the totals are in `budget`).
     pub schools: Vec<(Fence, HolderPosition)>,
     /// Newest first; for a school-scoped user only entries touching the school, with only its lines.
     pub journal: Vec<Entry>,
@@ -554,6 +558,7 @@ impl Service {
             .fences
             .iter()
             .flat_map(|f| f.schools.iter().map(|h| (f.fence.clone(), *h)))
+            .filter(|_| access.sees_schools)
             .filter(|(_, h)| access.only_school.is_none_or(|u| h.holder == Holder::School(u)))
             .collect();
         if let Some(urn) = access.only_school {

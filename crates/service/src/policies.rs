@@ -480,7 +480,8 @@ impl Statement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpendToDate {
     NoLedgerEntries,
-    /// The reader's role does not see the cluster's ledger (the allocation is still shown).
+    /// The reader's role does not see the cluster's ledger school by school (the allocation is
+    /// still shown).
     NotShown,
     /// The school's position in each ring-fence of its cluster's ledger, as recorded on `as_of`.
     Recorded {
@@ -1061,6 +1062,9 @@ impl Service {
             Err(ServiceError::Forbidden(_)) => return Ok(SpendToDate::NotShown),
             Err(e) => return Err(e),
         };
+        if !view.access.sees_schools {
+            return Ok(SpendToDate::NotShown);
+        }
         let fences: Vec<(Fence, HolderPosition)> = view
             .schools
             .into_iter()

@@ -1236,7 +1236,7 @@ fn report_view(urn: Urn, school: String, term: Term, r: Option<&GoverningBodyRep
                 "No ledger entries are recorded for this school yet, so no spend can be shown. Spend comes from the cluster's ledger, kept by the host school: when the host school records payments and commitments against this school's allocation, they appear here.".to_string()
             }
             Some(SpendToDate::NotShown) => {
-                "Spend comes from the cluster's ledger, kept by the host school, which your role does not see.".to_string()
+                "Spend comes from the cluster's ledger, kept by the host school, which your role does not see school by school.".to_string()
             }
             Some(SpendToDate::Recorded { as_of, .. }) => format!(
                 "As recorded in the cluster's ledger, kept by the host school, on {}: for each ring-fence, what is still available to this school, what it has committed, what it has claimed and is due, and what it has spent.",

@@ -605,6 +605,11 @@ async fn each_role_sees_and_does_only_its_part() {
     let evaluator = sign_in(&app.router, "evaluator@norfolk.test").await;
     let page = app.page(&evaluator, &b).await;
     assert!(page.body.contains("£12,000.00") && !page.body.contains("id=\"journal\""));
+    assert!(
+        !page.body.contains("By school") && !page.body.contains("Share for Hill"),
+        "an evaluator reads the totals, not each school's part"
+    );
+    assert!(page.body.contains("totals only"));
     // Strand staff and another cluster's clerk: refused; another authority: not found.
     for email in ["mentor@norfolk.test", "dale-clerk@norfolk.test"] {
         let who = sign_in(&app.router, email).await;
