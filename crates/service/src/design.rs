@@ -140,7 +140,16 @@ pub struct ScenarioParameters {
     pub max_iterations: Option<u64>,
     pub excluded_phases: Vec<Phase>,
     pub excluded_urns: Vec<Urn>,
+    /// Groups of schools that must share a cluster (a federation, an infant and junior pair).
+    pub must_link: Vec<Vec<Urn>>,
+    /// Schools locked together under a name (e.g. a special-interest cluster): schools with one
+    /// lock share a cluster, schools with different locks never do.
+    pub locks: Vec<(Urn, String)>,
 }
+
+/// Most must-stay-together groups and locked schools a form may give.
+pub const MAX_GROUPS: usize = 200;
+pub const MAX_LOCKS: usize = 500;
 
 /// The form as typed: every field a string, so it can be shown again with its errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +166,10 @@ pub struct ScenarioInput {
     pub max_iterations: String,
     pub exclude_phases: Vec<String>,
     pub exclude_urns: String,
+    /// One group per line, URNs separated by commas or spaces.
+    pub must_link: String,
+    /// One school per line: its URN, a comma, and the name of the cluster it is locked to.
+    pub locks: String,
 }
 
 impl Default for ScenarioInput {
@@ -175,6 +188,8 @@ impl Default for ScenarioInput {
             max_iterations: String::new(),
             exclude_phases: Vec::new(),
             exclude_urns: String::new(),
+            must_link: String::new(),
+            locks: String::new(),
         }
     }
 }
@@ -323,6 +338,105 @@ impl ScenarioInput {
         if excluded_urns.len() > 500 {
             fail("exclude_urns", "Leave out at most 500 schools by URN".into());
         }
+        let mut must_link: Vec<Vec<Urn>> = Vec::new();
+        let mut linked: BTreeSet<Urn> = BTreeSet::new();
+        for (n, line) in self.must_link.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let mut group = Vec::new();
+            let mut bad = None;
+            for word in line
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+            {
+                match Urn::parse(word) {
+                    Ok(u) if !group.contains(&u) => group.push(u),
+                    Ok(_) => {}
+                    Err(_) => {
+                        bad = Some(format!(
+                            "Schools that stay together, line {}: “{}” is not a URN (6 digits)",
+                            n + 1,
+                            word.chars().take(20).collect::<String>()
+                        ));
+                        break;
+                    }
+                }
+            }
+            if let Some(message) = bad {
+                fail("must_link", message);
+                break;
+            }
+            if group.len() < 2 {
+                fail(
+                    "must_link",
+                    format!("Schools that stay together, line {}: give at least two URNs", n + 1),
+                );
+                break;
+            }
+            if let Some(u) = group.iter().find(|u| !linked.insert(**u)) {
+                fail(
+                    "must_link",
+                    format!(
+                        "Schools that stay together, line {}: URN {u} is in another group too; join the groups into one line",
+                        n + 1
+                    ),
+                );
+                break;
+            }
+            must_link.push(group);
+        }
+        if must_link.len() > MAX_GROUPS {
+            fail(
+                "must_link",
+                format!("Give at most {MAX_GROUPS} groups of schools that stay together"),
+            );
+        }
+        let mut locks: Vec<(Urn, String)> = Vec::new();
+        for (n, line) in self.locks.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let (first, rest) = line.trim().split_once(',').unwrap_or((line.trim(), ""));
+            let label = rest.trim();
+            match Urn::parse(first.trim()) {
+                Err(_) => {
+                    fail(
+                        "locks",
+                        format!(
+                            "Locked schools, line {}: “{}” is not a URN (6 digits); write the URN, a comma, then the cluster's name",
+                            n + 1,
+                            first.trim().chars().take(20).collect::<String>()
+                        ),
+                    );
+                    break;
+                }
+                Ok(_) if label.is_empty() || label.chars().count() > 60 || label.chars().any(char::is_control) => {
+                    fail(
+                        "locks",
+                        format!(
+                            "Locked schools, line {}: after the URN and a comma, name the cluster it is locked to (at most 60 characters)",
+                            n + 1
+                        ),
+                    );
+                    break;
+                }
+                Ok(u) if locks.iter().any(|(l, _)| *l == u) => {
+                    fail(
+                        "locks",
+                        format!("Locked schools, line {}: URN {u} is locked twice", n + 1),
+                    );
+                    break;
+                }
+                Ok(u) => locks.push((u, label.to_string())),
+            }
+        }
+        if locks.len() > MAX_LOCKS {
+            fail("locks", format!("Lock at most {MAX_LOCKS} schools"));
+        }
+        if let Some((u, _)) = locks.iter().find(|(u, _)| excluded_urns.contains(u)) {
+            fail("locks", format!("URN {u} is both locked and left out: choose one"));
+        }
+        if let Some(u) = linked.iter().find(|u| excluded_urns.contains(u)) {
+            fail(
+                "must_link",
+                format!("URN {u} must stay with others but is left out: choose one"),
+            );
+        }
         match (
             mode,
             min_pupils,
@@ -351,6 +465,8 @@ impl ScenarioInput {
                     max_iterations: cap,
                     excluded_phases,
                     excluded_urns,
+                    must_link,
+                    locks,
                 })
             }
             _ => Err(errors),
@@ -379,6 +495,18 @@ impl ScenarioParameters {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", "),
+            must_link: self
+                .must_link
+                .iter()
+                .map(|g| g.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            locks: self
+                .locks
+                .iter()
+                .map(|(u, l)| format!("{u}, {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
         }
     }
 }
@@ -950,12 +1078,13 @@ impl Service {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
-        if !params.excluded_urns.is_empty() {
-            let held: BTreeSet<Urn> = self
-                .store
-                .all_schools(user.authority)
-                .await?
-                .into_iter()
+        let named = !params.excluded_urns.is_empty() || !params.must_link.is_empty() || !params.locks.is_empty();
+        if named {
+            let schools = self.store.all_schools(user.authority).await?;
+            let held: BTreeSet<Urn> = schools.iter().map(|s| s.school.urn).collect();
+            let planned: BTreeSet<Urn> = schools
+                .iter()
+                .filter(|s| in_scope(s, &params))
                 .map(|s| s.school.urn)
                 .collect();
             if let Some(u) = params.excluded_urns.iter().find(|u| !held.contains(u)) {
@@ -963,6 +1092,32 @@ impl Service {
                     field: "exclude_urns",
                     message: format!("Schools to leave out: URN {u} is not on this authority's register"),
                 }]));
+            }
+            let check = |urns: Vec<Urn>, field: &'static str, what: &str| {
+                urns.into_iter().find(|u| !planned.contains(u)).map(|u| FieldError {
+                    field,
+                    message: if held.contains(&u) {
+                        format!(
+                            "{what}: URN {u} is not planned (closed, not state-funded, without a location, or left out)"
+                        )
+                    } else {
+                        format!("{what}: URN {u} is not on this authority's register")
+                    },
+                })
+            };
+            if let Some(e) = check(
+                params.must_link.iter().flatten().copied().collect(),
+                "must_link",
+                "Schools that stay together",
+            ) {
+                return Ok(Err(vec![e]));
+            }
+            if let Some(e) = check(
+                params.locks.iter().map(|(u, _)| *u).collect(),
+                "locks",
+                "Locked schools",
+            ) {
+                return Ok(Err(vec![e]));
             }
         }
         Ok(Ok(params))
@@ -1021,7 +1176,11 @@ impl Service {
                     division: division.get(&school.urn).cloned(),
                     existing_cluster: current.get(&school.urn).cloned(),
                     fsm_count: s.census.as_ref().and_then(|c| c.fsm_count),
-                    lock: None,
+                    lock: params
+                        .locks
+                        .iter()
+                        .find(|(u, _)| *u == school.urn)
+                        .map(|(_, l)| l.clone()),
                 })
             })
             .collect();
@@ -1039,7 +1198,7 @@ impl Service {
                 min_clusters: params.min_clusters,
                 max_clusters: params.max_clusters,
                 districts: params.districts,
-                must_link: Vec::new(),
+                must_link: params.must_link.clone(),
             },
             weights: Weights::default(),
             neighbours: Neighbours::Delaunay(PruneRule::default()),
@@ -1420,6 +1579,8 @@ impl Service {
             max_iterations: Some(DEMO_MOVES),
             excluded_phases: Vec::new(),
             excluded_urns: Vec::new(),
+            must_link: Vec::new(),
+            locks: Vec::new(),
         };
         let job = self
             .prepare_scenario(authority, params, true, None, "Clusterwise demo")

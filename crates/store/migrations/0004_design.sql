@@ -19,6 +19,10 @@ CREATE TABLE design_scenarios (
     -- Phase codes and URNs left out, comma-separated.
     excluded_phases TEXT NOT NULL,
     excluded_urns TEXT NOT NULL,
+    -- Schools that stay together: groups separated by ';', URNs by ','.
+    must_link TEXT NOT NULL DEFAULT '',
+    -- Locked schools: one per line, the URN, a tab, and the lock's name.
+    locks TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL,
     ran_by_user BIGINT REFERENCES users (id),
     ran_by_name TEXT NOT NULL,

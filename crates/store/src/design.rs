@@ -45,7 +45,7 @@ const SUMMARY_COLUMNS: &str = "s.id, s.name, s.illustrative, s.mode, s.min_pupil
     s.adopted_by_name, s.adopted_at, \
     (SELECT COUNT(*) FROM design_scenario_clusters c WHERE c.scenario_id = s.id), \
     s.iterations, s.stop_reason, s.elapsed_ms, s.travel_milli, s.district_penalty_milli, \
-    s.division_penalty_milli, s.split_penalty_milli, s.cluster_count_penalty_milli";
+    s.division_penalty_milli, s.split_penalty_milli, s.cluster_count_penalty_milli, s.must_link, s.locks";
 
 fn summary_from_row(row: &AnyRow) -> StoreResult<ScenarioSummary> {
     let mode = text(row, 3)?;
@@ -73,6 +73,26 @@ fn summary_from_row(row: &AnyRow) -> StoreResult<ScenarioSummary> {
             .split(',')
             .filter(|u| !u.is_empty())
             .map(|u| u.parse::<i64>().map_err(|_| corrupt("URN", u)).and_then(urn))
+            .collect::<StoreResult<_>>()?,
+        must_link: text(row, 33)?
+            .split(';')
+            .filter(|g| !g.is_empty())
+            .map(|g| {
+                g.split(',')
+                    .map(|u| u.parse::<i64>().map_err(|_| corrupt("URN", u)).and_then(urn))
+                    .collect::<StoreResult<Vec<_>>>()
+            })
+            .collect::<StoreResult<_>>()?,
+        locks: text(row, 34)?
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (u, label) = l.split_once('\t').ok_or_else(|| corrupt("lock", l))?;
+                Ok((
+                    u.parse::<i64>().map_err(|_| corrupt("URN", u)).and_then(urn)?,
+                    label.to_string(),
+                ))
+            })
             .collect::<StoreResult<_>>()?,
     };
     let adoption = match opt_text(row, 21)? {
@@ -131,12 +151,18 @@ pub(crate) async fn create_scenario(
     let p = &s.params;
     let phases: Vec<&str> = p.excluded_phases.iter().map(|p| p.code()).collect();
     let urns: Vec<String> = p.excluded_urns.iter().map(ToString::to_string).collect();
+    let must_link: Vec<String> = p
+        .must_link
+        .iter()
+        .map(|g| g.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+        .collect();
+    let locks: Vec<String> = p.locks.iter().map(|(u, l)| format!("{u}\t{l}")).collect();
     let row = sqlx::query(
         "INSERT INTO design_scenarios (authority_id, name, illustrative, mode, min_pupils, max_pupils, \
          min_clusters, max_clusters, districts, seed, time_limit_s, max_iterations, excluded_phases, \
-         excluded_urns, status, ran_by_user, ran_by_name, started_at, schools, pupils) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-         RETURNING id",
+         excluded_urns, status, ran_by_user, ran_by_name, started_at, schools, pupils, must_link, locks) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+         $21, $22) RETURNING id",
     )
     .bind(authority.0)
     .bind(p.name.clone())
@@ -158,6 +184,8 @@ pub(crate) async fn create_scenario(
     .bind(s.started_at)
     .bind(i64::from(s.schools))
     .bind(count(s.pupils))
+    .bind(must_link.join(";"))
+    .bind(locks.join("\n"))
     .fetch_one(store.pool())
     .await
     .map_err(db_err)?;

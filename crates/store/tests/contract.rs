@@ -781,6 +781,14 @@ fn scenario_params(name: &str) -> service::design::ScenarioParameters {
         max_iterations: Some(10_000),
         excluded_phases: vec![Phase::Special],
         excluded_urns: vec![urn(120004)],
+        must_link: vec![
+            vec![urn(120001), urn(120002)],
+            vec![urn(120005), urn(120006), urn(120007)],
+        ],
+        locks: vec![
+            (urn(120003), "Catholic partnership, north".into()),
+            (urn(120008), "Hill".into()),
+        ],
     }
 }
 

@@ -326,6 +326,8 @@ pub(crate) async fn run(
             .map(|(_, v)| v.clone())
             .collect(),
         exclude_urns: field("exclude_urns"),
+        must_link: field("must_link"),
+        locks: field("locks"),
     };
     let params = match app.service.check_scenario(&session.user, &input).await? {
         Ok(p) => p,
@@ -574,6 +576,30 @@ async fn scenario_page(
                     ));
                 }
                 capitalise(&parts.join("; "))
+            },
+        ),
+        (
+            "Stay together",
+            if p.must_link.is_empty() {
+                "No groups given (schools on one site always stay together)".into()
+            } else {
+                p.must_link
+                    .iter()
+                    .map(|g| g.iter().map(ToString::to_string).collect::<Vec<_>>().join(" + "))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+        ),
+        (
+            "Locked",
+            if p.locks.is_empty() {
+                "No schools locked".into()
+            } else {
+                p.locks
+                    .iter()
+                    .map(|(u, l)| format!("{u} to {l}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             },
         ),
         (

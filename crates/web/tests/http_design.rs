@@ -728,3 +728,74 @@ async fn amalgamating_keeps_todays_clusters_whole() {
     assert_eq!(label("120004"), label("120005"), "Vale cluster stays whole");
     assert!(!page.body.contains("Keep existing cluster-mates together"));
 }
+
+#[tokio::test]
+async fn schools_that_stay_together_and_locked_schools_are_kept_and_bad_lines_are_named() {
+    let app = app().await;
+    let (cookie, csrf) = sign_in(&app, "officer@norfolk.test", PASSWORD).await;
+    // A bad group and a bad lock are named by line; nothing runs.
+    for (field, value, message) in [
+        ("must_link", "120003, 120006\n120002", "line 2: give at least two URNs"),
+        ("must_link", "120003, ABC", "line 1: “ABC” is not a URN"),
+        (
+            "must_link",
+            "120003, 999999",
+            "URN 999999 is not on this authority&#39;s register",
+        ),
+        ("locks", "120001", "line 1: after the URN and a comma, name the cluster"),
+        (
+            "locks",
+            "120001, North\n120001, South",
+            "line 2: URN 120001 is locked twice",
+        ),
+    ] {
+        let mut form = scenario_form(&csrf, "Bad lines");
+        form.push((field, value));
+        let r = send(&app, post_form("/design", Some(&cookie), &form)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field} {value}: {}",
+            r.body
+        );
+        assert!(r.body.contains(message), "{field} {value}: {}", r.body);
+    }
+    // Oak (Norwich) must stay with Ash (Breckland); Hill and Vale are locked under two names.
+    let mut form = scenario_form(&csrf, "Together");
+    form.push(("must_link", "120003, 120006"));
+    form.push(("locks", "120001, North\n120004, South"));
+    let r = send(&app, post_form("/design", Some(&cookie), &form)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let location = r.location().to_string();
+    let page = finished(&app, &cookie, &location).await;
+    assert!(page.body.contains("Map found"), "{}", page.body);
+    assert!(
+        page.body.contains("120003 + 120006") && page.body.contains("120001 to North"),
+        "{}",
+        page.body
+    );
+    let id = ScenarioId(location.trim_start_matches("/design/").parse().unwrap());
+    let record = app
+        .service
+        .store()
+        .scenario(domain::ids::AuthorityId(1), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.summary.params.must_link.len(), 1);
+    assert_eq!(record.summary.params.locks.len(), 2);
+    let label = |u: &str| {
+        record
+            .assignment
+            .iter()
+            .find(|(x, _)| x.to_string() == u)
+            .map(|(_, l)| l.clone())
+            .unwrap()
+    };
+    assert_eq!(label("120003"), label("120006"), "the group stays together");
+    assert_ne!(
+        label("120001"),
+        label("120004"),
+        "different locks never share a cluster"
+    );
+}
