@@ -1,6 +1,8 @@
 //! HTTP tests for every route through `Router::oneshot`, each on a fresh in-memory database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -10,7 +12,7 @@ use http_body_util::BodyExt;
 use service::import::{ImportKind, ImportOptions, ImportTarget};
 use service::{Service, SystemClock};
 use std::sync::Arc;
-use tower::ServiceExt;
+use support::{Reply, csrf_in, get, post_form};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -101,88 +103,13 @@ async fn app() -> TestApp {
     app_with_limit(1024 * 1024).await
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .map(str::to_string)
-    }
-}
-
 async fn send(app: &TestApp, request: Request<Body>) -> Reply {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    support::send(&app.router, request).await
 }
 
-fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut r = Request::get(path);
-    if let Some(c) = cookie {
-        r = r.header(header::COOKIE, c);
-    }
-    r.body(Body::empty()).unwrap()
-}
-
-fn post_form(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let mut r = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        r = r.header(header::COOKIE, c);
-    }
-    r.body(Body::from(body)).unwrap()
-}
-
-/// The value of the first hidden `csrf_token` input in a page.
-fn csrf_in(page: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).expect("a csrf_token field") + marker.len();
-    page[start..start + page[start..].find('"').unwrap()].to_string()
-}
-
-/// Signs in and returns the session cookie (`name=value`) and the session's CSRF token.
+/// Signs in with the test password; returns the session cookie and the session's CSRF token.
 async fn sign_in(app: &TestApp, email: &str) -> (String, String) {
-    let form = send(app, get("/sign-in", None)).await;
-    let pre = form.cookie("clusterwise_sign_in").unwrap();
-    let pre = pre.split(';').next().unwrap().to_string();
-    let token = csrf_in(&form.body);
-    let r = send(
-        app,
-        post_form(
-            "/sign-in",
-            Some(&pre),
-            &[("csrf_token", &token), ("email", email), ("password", PASSWORD)],
-        ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let session = r.cookie("clusterwise_session").unwrap();
-    let cookie = session.split(';').next().unwrap().to_string();
-    let home = send(app, get("/", Some(&cookie))).await;
-    assert_eq!(home.status, StatusCode::OK);
-    (cookie, csrf_in(&home.body))
+    support::sign_in(&app.router, email, PASSWORD).await
 }
 
 #[tokio::test]

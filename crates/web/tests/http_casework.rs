@@ -4,6 +4,8 @@
 //! the log; subject access; retention.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -12,12 +14,11 @@ use domain::casework::transition::{Receiving, TransitionKind, TransitionRecord};
 use domain::casework::{CaseId, Pupil, PupilId, TransitionId};
 use domain::ids::Urn;
 use domain::privacy::audit::{ChainStatus, Outcome as AuditOutcome, verify_chain};
-use http_body_util::BodyExt;
 use service::casework::{AuditQuery, CaseworkFilter};
 use service::{Service, SystemClock};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use tower::ServiceExt;
+use support::{Reply, get, post_form};
 
 const NORFOLK: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -35,43 +36,19 @@ const ROLES: [&str; 8] = [
     "mentor",
 ];
 
-struct Reply {
-    status: StatusCode,
-    body: String,
-}
-
+/// Sends through the shared harness, then appends any `Location` and `Set-Cookie` to the body so
+/// that the matrix's checks (and their failure messages) see where a reply sends the browser.
 async fn send(router: &Router, request: Request<Body>) -> Reply {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let mut body = String::from_utf8_lossy(&body).into_owned();
-    if let Some(l) = headers.get(header::LOCATION) {
-        body.push_str(&format!("\n[location: {}]", l.to_str().unwrap_or_default()));
+    let mut reply = support::send(router, request).await;
+    if let Some(l) = reply.headers.get(header::LOCATION) {
+        let line = format!("\n[location: {}]", l.to_str().unwrap_or_default());
+        reply.body.push_str(&line);
     }
-    if let Some(c) = headers.get(header::SET_COOKIE) {
-        body.push_str(&format!("\n[set-cookie: {}]", c.to_str().unwrap_or_default()));
+    if let Some(c) = reply.headers.get(header::SET_COOKIE) {
+        let line = format!("\n[set-cookie: {}]", c.to_str().unwrap_or_default());
+        reply.body.push_str(&line);
     }
-    Reply { status, body }
-}
-
-fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut r = Request::get(path);
-    if let Some(c) = cookie {
-        r = r.header(header::COOKIE, c);
-    }
-    r.body(Body::empty()).unwrap()
-}
-
-fn post_form(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let mut r = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        r = r.header(header::COOKIE, c);
-    }
-    r.body(Body::from(body)).unwrap()
+    reply
 }
 
 fn post_multipart(path: &str, cookie: &str, csrf: &str) -> Request<Body> {
@@ -83,44 +60,10 @@ fn post_multipart(path: &str, cookie: &str, csrf: &str) -> Request<Body> {
         .unwrap()
 }
 
-fn csrf_in(page: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).expect("a csrf_token field") + marker.len();
-    page[start..start + page[start..].find('"').unwrap()].to_string()
-}
-
+/// Signs in as the demo account `{who}@demo.clusterwise.test`.
 async fn sign_in(router: &Router, who: &str) -> (String, String) {
-    let form = send(router, get("/sign-in", None)).await;
-    let pre = form
-        .body
-        .lines()
-        .find_map(|l| l.strip_prefix("[set-cookie: "))
-        .and_then(|c| c.split(';').next())
-        .unwrap()
-        .to_string();
-    let r = send(
-        router,
-        post_form(
-            "/sign-in",
-            Some(&pre),
-            &[
-                ("csrf_token", &csrf_in(&form.body)),
-                ("email", &format!("{who}@demo.clusterwise.test")),
-                ("password", service::demo::DEMO_PASSWORD),
-            ],
-        ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{who} signs in");
-    let cookie = r
-        .body
-        .lines()
-        .find_map(|l| l.strip_prefix("[set-cookie: "))
-        .and_then(|c| c.split(';').next())
-        .unwrap()
-        .to_string();
-    let home = send(router, get("/", Some(&cookie))).await;
-    (cookie.clone(), csrf_in(&home.body))
+    let email = format!("{who}@demo.clusterwise.test");
+    support::sign_in(router, &email, service::demo::DEMO_PASSWORD).await
 }
 
 /// Log output captured for the whole test (the service and web layers log through `tracing`).

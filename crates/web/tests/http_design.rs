@@ -3,17 +3,18 @@
 //! map, adoption as new dated memberships, CSRF, tenancy, and the demo's illustrative scenario.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use domain::access::{Scope, UserRole};
 use domain::ids::{LaCode, Urn};
-use http_body_util::BodyExt;
 use service::design::{ScenarioId, ScenarioStatus};
 use service::import::{ImportKind, ImportOptions, ImportTarget};
 use service::{Service, SystemClock};
 use std::sync::Arc;
-use tower::ServiceExt;
+use support::{Reply, get, post_form};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -104,87 +105,13 @@ async fn app() -> TestApp {
     TestApp { router, service }
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .map(|c| c.split(';').next().unwrap().to_string())
-    }
-}
-
 async fn send(app: &TestApp, request: Request<Body>) -> Reply {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
-fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut r = Request::get(path);
-    if let Some(c) = cookie {
-        r = r.header(header::COOKIE, c);
-    }
-    r.body(Body::empty()).unwrap()
-}
-
-fn post_form(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let mut r = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        r = r.header(header::COOKIE, c);
-    }
-    r.body(Body::from(body)).unwrap()
-}
-
-fn csrf_in(page: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).expect("a csrf_token field") + marker.len();
-    page[start..start + page[start..].find('"').unwrap()].to_string()
+    support::send(&app.router, request).await
 }
 
 /// Signs in; returns the session cookie and the session's CSRF token.
 async fn sign_in(app: &TestApp, email: &str, password: &str) -> (String, String) {
-    let form = send(app, get("/sign-in", None)).await;
-    let pre = form.cookie("clusterwise_sign_in").unwrap();
-    let r = send(
-        app,
-        post_form(
-            "/sign-in",
-            Some(&pre),
-            &[
-                ("csrf_token", &csrf_in(&form.body)),
-                ("email", email),
-                ("password", password),
-            ],
-        ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let cookie = r.cookie("clusterwise_session").unwrap();
-    let home = send(app, get("/", Some(&cookie))).await;
-    (cookie, csrf_in(&home.body))
+    support::sign_in(&app.router, email, password).await
 }
 
 /// A small scenario the two towns can meet: two clusters of 500 to 1,500 pupils.

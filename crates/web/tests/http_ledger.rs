@@ -3,16 +3,16 @@
 //! and the rule, reversal, and the demo's ledgers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use domain::access::{Scope, UserRole};
 use domain::ids::{ClusterId, LaCode, Urn};
-use http_body_util::BodyExt;
 use service::import::{ImportKind, ImportOptions, ImportTarget};
 use service::{Service, SystemClock};
 use std::sync::Arc;
-use tower::ServiceExt;
+use support::{Reply, get, post_form, send};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -132,60 +132,6 @@ async fn app() -> TestApp {
     TestApp { router, hill }
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .map(str::to_string)
-    }
-}
-
-async fn send(router: &Router, request: Request<Body>) -> Reply {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
-fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut r = Request::get(path);
-    if let Some(c) = cookie {
-        r = r.header(header::COOKIE, c);
-    }
-    r.body(Body::empty()).unwrap()
-}
-
-fn post_form(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let mut r = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        r = r.header(header::COOKIE, c);
-    }
-    r.body(Body::from(body)).unwrap()
-}
-
 /// The value of the first hidden input called `name` in a page.
 fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
@@ -200,35 +146,8 @@ struct Browser {
 }
 
 async fn sign_in(router: &Router, email: &str) -> Browser {
-    let form = send(router, get("/sign-in", None)).await;
-    let pre = form.cookie("clusterwise_sign_in").unwrap();
-    let pre = pre.split(';').next().unwrap().to_string();
-    let r = send(
-        router,
-        post_form(
-            "/sign-in",
-            Some(&pre),
-            &[
-                ("csrf_token", &hidden(&form.body, "csrf_token")),
-                ("email", email),
-                ("password", PASSWORD),
-            ],
-        ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let cookie = r
-        .cookie("clusterwise_session")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let home = send(router, get("/", Some(&cookie))).await;
-    Browser {
-        csrf: hidden(&home.body, "csrf_token"),
-        cookie,
-    }
+    let (cookie, csrf) = support::sign_in(router, email, PASSWORD).await;
+    Browser { cookie, csrf }
 }
 
 impl TestApp {

@@ -3,17 +3,18 @@
 //! restricted items, and the membership rules on the register. Each test on a fresh database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use domain::access::{Scope, User, UserRole};
 use domain::ids::{ClusterId, LaCode, Urn};
-use http_body_util::BodyExt;
 use service::import::{ImportKind, ImportOptions, ImportTarget};
 use service::meetings::{ConstitutionInput, PersonInput, SeatInput};
 use service::{FixedClock, Service};
 use std::sync::Arc;
-use tower::ServiceExt;
+use support::Reply;
 
 const PASSWORD: &str = "a long enough password";
 /// 1 March 2025, 12:00 UTC (spring term).
@@ -213,55 +214,16 @@ async fn app() -> TestApp {
     }
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-}
-
 async fn send(app: &TestApp, request: Request<Body>) -> Reply {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    support::send(&app.router, request).await
 }
 
 fn get(path: &str, cookie: &str) -> Request<Body> {
-    Request::get(path)
-        .header(header::COOKIE, cookie)
-        .body(Body::empty())
-        .unwrap()
+    support::get(path, Some(cookie))
 }
 
 fn post(path: &str, cookie: &str, form: &[(&str, &str)]) -> Request<Body> {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    Request::post(path)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, cookie)
-        .body(Body::from(body))
-        .unwrap()
-}
-
-fn csrf_in(page: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).expect("a csrf_token field") + marker.len();
-    page[start..start + page[start..].find('"').unwrap()].to_string()
+    support::post_form(path, Some(cookie), form)
 }
 
 /// A signed-in person: their cookie and CSRF token.
@@ -271,45 +233,8 @@ struct Who {
 }
 
 async fn sign_in(app: &TestApp, email: &str) -> Who {
-    let form = send(app, Request::get("/sign-in").body(Body::empty()).unwrap()).await;
-    let pre = form
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("clusterwise_sign_in="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let token = csrf_in(&form.body);
-    let r = send(
-        app,
-        post(
-            "/sign-in",
-            &pre,
-            &[("csrf_token", &token), ("email", email), ("password", PASSWORD)],
-        ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let cookie = r
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("clusterwise_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let home = send(app, get("/", &cookie)).await;
-    Who {
-        csrf: csrf_in(&home.body),
-        cookie,
-    }
+    let (cookie, csrf) = support::sign_in(&app.router, email, PASSWORD).await;
+    Who { cookie, csrf }
 }
 
 impl Who {

@@ -2,17 +2,18 @@
 //! `Router::oneshot`, each on a fresh in-memory database with two small clusters.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use domain::access::{Scope, User, UserRole};
 use domain::funding::Period;
 use domain::ids::{ClusterId, LaCode, Urn};
-use http_body_util::BodyExt;
 use service::import::{ImportKind, ImportOptions, ImportTarget};
 use service::{FixedClock, Service};
 use std::sync::Arc;
-use tower::ServiceExt;
+use support::{Reply, post_form};
 
 const PASSWORD: &str = "a long enough password";
 /// 2026-12-01T12:00:00Z: the autumn term of 2026/27.
@@ -152,88 +153,16 @@ async fn app() -> TestApp {
     }
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
 async fn send(app: &TestApp, request: Request<Body>) -> Reply {
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    support::send(&app.router, request).await
 }
 
 fn get(path: &str, cookie: &str) -> Request<Body> {
-    Request::get(path)
-        .header(header::COOKIE, cookie)
-        .body(Body::empty())
-        .unwrap()
-}
-
-fn post_form(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let mut r = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        r = r.header(header::COOKIE, c);
-    }
-    r.body(Body::from(body)).unwrap()
-}
-
-fn csrf_in(page: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).expect("a csrf_token field") + marker.len();
-    page[start..start + page[start..].find('"').unwrap()].to_string()
+    support::get(path, Some(cookie))
 }
 
 async fn sign_in(app: &TestApp, email: &str) -> (String, String) {
-    let form = send(app, Request::get("/sign-in").body(Body::empty()).unwrap()).await;
-    let pre = form
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("clusterwise_sign_in="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let r = send(
-        app,
-        post_form(
-            "/sign-in",
-            Some(&pre),
-            &[
-                ("csrf_token", &csrf_in(&form.body)),
-                ("email", email),
-                ("password", PASSWORD),
-            ],
-        ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let cookie = r
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("clusterwise_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let home = send(app, get("/", &cookie)).await;
-    (cookie, csrf_in(&home.body))
+    support::sign_in(&app.router, email, PASSWORD).await
 }
 
 async fn versions(app: &TestApp, cookie: &str) -> usize {
