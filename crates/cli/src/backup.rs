@@ -2,13 +2,15 @@
 //!
 //! ```text
 //! CLUSTERWISE-BACKUP\n
-//! {"format":1,"backend":"sqlite","schema_version":9,"created_at":"…","payload_bytes":N,
-//!  "payload_sha256":"…","encryption":null}\n
+//! {"format":1,"backend":"sqlite","schema_version":9,"created_at":"…","tables":{"authorities":1,…},
+//!  "payload_bytes":N,"payload_sha256":"…","encryption":null}\n
 //! <N bytes of payload>
 //! ```
 //!
 //! The payload is JSON: every table's columns (name and kind) and rows, with a row count per table
-//! (the manifest a restore is checked against). With `--encrypt` the payload is sealed with
+//! (the manifest a restore is checked against; the header repeats it, so `head -2` shows what a
+//! backup holds without the passphrase, and a restore refuses a header and contents that
+//! disagree). With `--encrypt` the payload is sealed with
 //! XChaCha20-Poly1305 under a key derived by Argon2id from `CLUSTERWISE_BACKUP_PASSPHRASE`, the
 //! header's fields as associated data, so neither the rows nor the header can be changed unseen.
 //! The SHA-256 in the header is of the payload as stored, so a cut-short or altered file is
@@ -21,6 +23,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use store::Dialect;
@@ -39,6 +42,11 @@ const MEMORY_KIB: u32 = 19_456;
 const ITERATIONS: u32 = 2;
 const PARALLELISM: u32 = 1;
 const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// The most a backup's header may ask Argon2id for (1 GiB, 64 passes, 16 lanes): a damaged or
+/// hostile header cannot make a restore exhaust the machine.
+const MAX_MEMORY_KIB: u32 = 1 << 20;
+const MAX_ITERATIONS: u32 = 64;
+const MAX_PARALLELISM: u32 = 16;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
@@ -46,6 +54,8 @@ struct Header {
     backend: String,
     schema_version: i64,
     created_at: String,
+    /// Rows per table: the manifest (the payload's counts must agree).
+    tables: BTreeMap<String, u64>,
     payload_bytes: u64,
     payload_sha256: String,
     encryption: Option<Encryption>,
@@ -65,9 +75,14 @@ struct Encryption {
 impl Header {
     /// What the cipher authenticates besides the payload.
     fn associated_data(&self) -> Vec<u8> {
+        let tables: Vec<String> = self.tables.iter().map(|(t, n)| format!("{t}={n}")).collect();
         format!(
-            "clusterwise-backup|{}|{}|{}|{}",
-            self.format, self.backend, self.schema_version, self.created_at
+            "clusterwise-backup|{}|{}|{}|{}|{}",
+            self.format,
+            self.backend,
+            self.schema_version,
+            self.created_at,
+            tables.join(",")
         )
         .into_bytes()
     }
@@ -113,6 +128,14 @@ fn passphrase() -> Result<Option<String>> {
 }
 
 fn derive_key(passphrase: &str, salt: &[u8], e: &Encryption) -> Result<[u8; 32]> {
+    if e.memory_kib > MAX_MEMORY_KIB || e.iterations > MAX_ITERATIONS || e.parallelism > MAX_PARALLELISM {
+        bail!(
+            "the backup asks for Argon2id with {} KiB, {} passes and {} lanes, beyond what this Clusterwise allows ({MAX_MEMORY_KIB} KiB, {MAX_ITERATIONS}, {MAX_PARALLELISM}); the header is damaged",
+            e.memory_kib,
+            e.iterations,
+            e.parallelism
+        );
+    }
     let params = Params::new(e.memory_kib, e.iterations, e.parallelism, Some(32))
         .map_err(|err| anyhow!("the backup's key-derivation settings are not valid: {err}"))?;
     let mut key = [0u8; 32];
@@ -315,6 +338,11 @@ pub async fn backup(args: BackupArgs<'_>) -> Result<()> {
         backend: snapshot.backend.code().into(),
         schema_version: snapshot.schema_version,
         created_at: now_rfc3339(),
+        tables: snapshot
+            .tables
+            .iter()
+            .map(|t| (t.name.clone(), t.rows.len() as u64))
+            .collect(),
         payload_bytes: 0,
         payload_sha256: String::new(),
         encryption: None,
@@ -481,6 +509,20 @@ pub fn read_backup(from: &Path) -> Result<(String, Snapshot)> {
     let snapshot = decode_payload(&plain).with_context(|| format!("{name} cannot be restored"))?;
     if snapshot.backend.code() != header.backend || snapshot.schema_version != header.schema_version {
         bail!("{name} is damaged: its header and contents disagree about where it came from");
+    }
+    let counts: BTreeMap<String, u64> = snapshot
+        .tables
+        .iter()
+        .map(|t| (t.name.clone(), t.rows.len() as u64))
+        .collect();
+    if counts != header.tables || counts.len() != snapshot.tables.len() {
+        let differ = header
+            .tables
+            .keys()
+            .chain(counts.keys())
+            .find(|t| header.tables.get(*t) != counts.get(*t))
+            .map_or_else(|| "a table listed twice".to_string(), |t| format!("the table {t}"));
+        bail!("{name} is damaged: its header and contents disagree about {differ}");
     }
     Ok((header.created_at, snapshot))
 }

@@ -244,6 +244,37 @@ async fn open_existing(db: &str) -> BResult<(AnyConnection, Dialect)> {
     Ok((conn, dialect))
 }
 
+/// The names of every table in the database (SQLite's own `sqlite_*` tables left out).
+async fn catalogue_tables(conn: &mut AnyConnection, dialect: Dialect) -> BResult<Vec<String>> {
+    let sql = match dialect {
+        Dialect::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+        }
+        Dialect::Postgres => {
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
+        }
+    };
+    sqlx::query(sql)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(db_err).map_err(BackupError::from))
+        .collect()
+}
+
+/// The tables a backup of `db` reads, in restore order, and the tables the database holds
+/// (for the test that every table is covered).
+pub async fn tables_known_and_held(db: &str) -> BResult<(Vec<String>, Vec<String>)> {
+    let (mut conn, dialect) = open_existing(db).await?;
+    let version = schema_version(&mut conn).await?;
+    let known = table_specs(version)?.into_iter().map(|s| s.name).collect();
+    let held = catalogue_tables(&mut conn, dialect).await?;
+    conn.close().await.map_err(db_err)?;
+    Ok((known, held))
+}
+
 async fn columns(conn: &mut AnyConnection, dialect: Dialect, table: &str) -> BResult<Vec<Column>> {
     let sql = match dialect {
         Dialect::Sqlite => "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
@@ -329,12 +360,30 @@ pub async fn snapshot(db: &str, before_table: &mut (dyn FnMut(&str, &[TableRows]
             latest_schema_version()
         )));
     }
+    let specs = table_specs(version)?;
+    // Every table the database holds must be one the backup reads: a table the migrations'
+    // text does not name (or that this parser misread) would otherwise be left out silently.
+    for name in catalogue_tables(&mut tx, dialect).await? {
+        if name != "schema_migrations" && !specs.iter().any(|s| s.name == name) {
+            return Err(BackupError(format!(
+                "the database has a table {name} that schema version {version}'s migrations do not create; \
+                 a backup would leave it out, so none was written"
+            )));
+        }
+    }
     let mut tables: Vec<TableRows> = Vec::new();
-    for spec in table_specs(version)? {
+    for spec in specs {
         before_table(&spec.name, &tables);
         let columns = columns(&mut tx, dialect, &spec.name).await?;
         let list: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-        let sql = format!("SELECT {} FROM {} ORDER BY 1", list.join(", "), spec.name);
+        // Every column, so rows come in one order (the key first: a self-reference loads in order).
+        let order: Vec<String> = (1..=list.len()).map(|i| i.to_string()).collect();
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            list.join(", "),
+            spec.name,
+            order.join(", ")
+        );
         let mut rows = Vec::new();
         for r in sqlx::query(&sql).fetch_all(&mut *tx).await.map_err(db_err)? {
             let mut row = Vec::with_capacity(columns.len());
@@ -455,10 +504,17 @@ pub struct Restored {
 pub async fn restore(db: &str, snapshot: &Snapshot, replace: bool) -> BResult<Restored> {
     check_snapshot(snapshot)?;
     let before = occupant(db).await?;
+    if let Occupant::Other(what) = &before
+        && sqlite_path(db)?.is_none()
+    {
+        return Err(BackupError(format!(
+            "the target holds {what}; restore never writes over a database that is not Clusterwise's \
+             (create an empty PostgreSQL database for it)"
+        )));
+    }
     if before != Occupant::Empty && !replace {
         return Err(BackupError(format!(
-            "{} already holds {}; restore writes only into an empty database (replacing it needs --force)",
-            redact(db),
+            "the target already holds {}; restore writes only into an empty database (replacing it needs --force)",
             before.describe()
         )));
     }
@@ -683,7 +739,12 @@ async fn load(store: &SqlStore, snapshot: &Snapshot) -> BResult<Vec<(String, Led
                     if j > 0 {
                         sql.push_str(", ");
                     }
-                    sql.push_str(&format!("${n}"));
+                    // SQLite finds `$N` by walking a list (quadratic in a long statement), so it
+                    // gets anonymous `?`, as the store's bulk inserts do.
+                    match dialect {
+                        Dialect::Sqlite => sql.push('?'),
+                        Dialect::Postgres => sql.push_str(&format!("${n}")),
+                    }
                 }
                 sql.push(')');
             }
@@ -709,15 +770,6 @@ async fn load(store: &SqlStore, snapshot: &Snapshot) -> BResult<Vec<(String, Led
             q.execute(&mut *tx)
                 .await
                 .map_err(|e| BackupError(format!("the backup's rows of {} cannot be restored: {e}", table.name)))?;
-        }
-    }
-    if dialect == Dialect::Postgres {
-        for spec in specs.iter().filter(|s| s.identity) {
-            let sql = format!(
-                "SELECT setval(pg_get_serial_sequence('{0}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {0}), false)",
-                spec.name
-            );
-            tx.execute(sql.as_str()).await.map_err(db_err)?;
         }
     }
     // Checks, before anything is committed.
@@ -766,6 +818,19 @@ async fn load(store: &SqlStore, snapshot: &Snapshot) -> BResult<Vec<(String, Led
                 "the restored database has {} rows whose foreign keys point nowhere",
                 broken.len()
             )));
+        }
+    }
+    if dialect == Dialect::Postgres {
+        // Identity sequences past the restored ids. `setval` is not undone by a rollback, so it
+        // comes after every check and only ever moves a sequence forward (`nextval` is at least
+        // where it was): a failed commit leaves a gap in the ids, never a clash.
+        for spec in specs.iter().filter(|s| s.identity) {
+            let sql = format!(
+                "SELECT setval(pg_get_serial_sequence('{0}', 'id'), \
+                 GREATEST((SELECT COALESCE(MAX(id), 0) + 1 FROM {0}), nextval(pg_get_serial_sequence('{0}', 'id'))), false)",
+                spec.name
+            );
+            tx.execute(sql.as_str()).await.map_err(db_err)?;
         }
     }
     tx.commit().await.map_err(db_err)?;
