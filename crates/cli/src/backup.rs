@@ -501,7 +501,7 @@ pub fn read_backup(from: &Path) -> Result<(String, Snapshot)> {
                 .decrypt(XNonce::from_slice(&nonce), Payload { msg: payload, aad: &aad })
                 .map_err(|_| {
                     anyhow!(
-                        "cannot decrypt {name}: the passphrase in {PASSPHRASE_VAR} is wrong (the file's checksum is intact)"
+                        "cannot decrypt {name}: the passphrase in {PASSPHRASE_VAR} is wrong, or the file's header was changed (its contents' checksum is intact)"
                     )
                 })?
         }

@@ -131,14 +131,27 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         from: u32,
     },
-    /// Back up the whole database to a file while it serves (one consistent snapshot; see docs/RELIABILITY.md).
+    /// Back up the whole database to one file while it keeps serving.
+    ///
+    /// Writes every table as it stood at one moment (changes made while the backup runs are
+    /// not in it, and are not held up by it). Works on SQLite and PostgreSQL; a backup of
+    /// either restores into either. The file's first two lines say what it holds, table by
+    /// table; the rest is checksummed, and sealed with a passphrase when --encrypt is given.
+    /// See docs/RELIABILITY.md, "Backups and restore".
+    ///
+    /// Examples:
+    ///   clusterwise backup --db clusterwise.db --out /backups/clusterwise-2026-12-01.cwbackup
+    ///   CLUSTERWISE_BACKUP_PASSPHRASE='…' clusterwise backup --db postgres://cw@db/clusterwise --out nightly.cwbackup --encrypt
+    #[command(verbatim_doc_comment)]
     Backup {
+        /// The database to back up: an SQLite file or a postgres:// URL (default: the configured database).
         #[arg(long)]
         db: Option<String>,
-        /// The backup file to write (never overwritten).
+        /// The backup file to write; it must not exist yet (a backup never overwrites a file).
         #[arg(long)]
         out: PathBuf,
-        /// Encrypt with a key derived from the passphrase in CLUSTERWISE_BACKUP_PASSPHRASE.
+        /// Encrypt it (XChaCha20-Poly1305, key from Argon2id) with the passphrase in the environment
+        /// variable CLUSTERWISE_BACKUP_PASSPHRASE (at least 12 characters; keep it apart from the backups).
         #[arg(long)]
         encrypt: bool,
         /// Test hook: hold the snapshot open before reading this table until a line arrives on stdin.
@@ -146,13 +159,29 @@ enum Command {
         hold_before: Option<String>,
     },
     /// Restore a backup into an empty database, check it, and only then switch it in.
+    ///
+    /// Reads the whole file first (refusing one that is cut short, altered, of a newer version,
+    /// or whose passphrase is wrong), then loads every table in one transaction and checks it
+    /// before committing: row counts equal the backup's, every authority's ledger balances to
+    /// the penny, and on SQLite the integrity and foreign-key checks pass. If anything fails,
+    /// nothing is changed. SQLite is written to a new file beside the target and renamed in;
+    /// for PostgreSQL, create an empty database first. Stop `clusterwise serve` before
+    /// restoring over a database it is using.
+    ///
+    /// Examples:
+    ///   clusterwise restore --db restored.db --from /backups/clusterwise-2026-12-01.cwbackup
+    ///   CLUSTERWISE_BACKUP_PASSPHRASE='…' clusterwise restore --db postgres://cw@db/clusterwise_new --from nightly.cwbackup
+    #[command(verbatim_doc_comment)]
     Restore {
+        /// The database to restore into: an SQLite file or a postgres:// URL (default: the configured database).
+        /// It must be empty unless --force is given.
         #[arg(long)]
         db: Option<String>,
-        /// The backup file (encrypted ones need CLUSTERWISE_BACKUP_PASSPHRASE).
+        /// The backup file (an encrypted one needs its passphrase in CLUSTERWISE_BACKUP_PASSPHRASE).
         #[arg(long)]
         from: PathBuf,
-        /// Replace a database that already holds data (the previous SQLite file is kept beside it).
+        /// Replace a database that already holds data (the previous SQLite file is kept beside it,
+        /// named ….replaced-<time>).
         #[arg(long)]
         force: bool,
     },

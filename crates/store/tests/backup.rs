@@ -110,8 +110,8 @@ fn sorted_rows(s: &Snapshot) -> Vec<(String, Vec<String>, Vec<Vec<Value>>)> {
         .collect()
 }
 
-fn snapshot_of(db: &str) -> impl Future<Output = Snapshot> + '_ {
-    async move { backup::snapshot(db, &mut |_, _| {}).await.unwrap() }
+async fn snapshot_of(db: &str) -> Snapshot {
+    backup::snapshot(db, &mut |_, _| {}).await.unwrap()
 }
 
 /// New rows still get fresh ids after a restore (PostgreSQL's identity sequences were moved).
