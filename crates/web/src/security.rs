@@ -120,7 +120,11 @@ mod tests {
             ("", "download"),
             ("Élève.csv", "_l_ve.csv"),
         ] {
-            assert_eq!(attachment(given), format!("attachment; filename=\"{sent}\""), "{given:?}");
+            assert_eq!(
+                attachment(given),
+                format!("attachment; filename=\"{sent}\""),
+                "{given:?}"
+            );
         }
     }
 
@@ -142,6 +146,9 @@ mod tests {
         let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
         let body = String::from_utf8_lossy(&body);
         assert!(body.contains("Sorry, there is a problem with the service"), "{body}");
-        assert!(!body.contains("Jane") && !body.contains("panicked") && !body.contains(".rs"), "{body}");
+        assert!(
+            !body.contains("Jane") && !body.contains("panicked") && !body.contains(".rs"),
+            "{body}"
+        );
     }
 }

@@ -29,7 +29,14 @@ const NORFOLK: &[u8] = include_bytes!(concat!(
     "/../../../shared/data/real/norfolk_schools_spc_2022_23.csv"
 ));
 const ROLES: [&str; 8] = [
-    "officer", "adviser", "evaluator", "dpo", "clerk", "head", "governor", "mentor",
+    "officer",
+    "adviser",
+    "evaluator",
+    "dpo",
+    "clerk",
+    "head",
+    "governor",
+    "mentor",
 ];
 /// The raw form of every script payload: it must never reach a page unescaped.
 const RAW_SCRIPT: &str = "<script>alert(";
@@ -56,7 +63,10 @@ fn hostile_census() -> Vec<u8> {
         let mut fields: Vec<String> = record.iter().map(str::to_string).collect();
         if i % 20 == 0 {
             let prefix = prefixes[(i / 20) % prefixes.len()];
-            fields[name] = format!("{prefix}HYPERLINK(\"x\") <script>alert('s{i}')</script> {}", fields[name]);
+            fields[name] = format!(
+                "{prefix}HYPERLINK(\"x\") <script>alert('s{i}')</script> {}",
+                fields[name]
+            );
         }
         writer.write_record(&fields).unwrap();
     }
@@ -189,7 +199,9 @@ fn forms(page: &str) -> Vec<HtmlForm> {
         let end = rest.find("</form>").unwrap_or(rest.len());
         let body = &rest[..end];
         let open = &body[..body.find('>').unwrap_or(body.len())];
-        let method = attr(open, "method").unwrap_or_else(|| "get".into()).to_ascii_uppercase();
+        let method = attr(open, "method")
+            .unwrap_or_else(|| "get".into())
+            .to_ascii_uppercase();
         let action = attr(open, "action").unwrap_or_default();
         let multipart = attr(open, "enctype").is_some_and(|e| e.contains("multipart"));
         let mut fields = Vec::new();
@@ -201,34 +213,68 @@ fn forms(page: &str) -> Vec<HtmlForm> {
                 let ty = attr(tag_text, "type").unwrap_or_else(|| "text".into());
                 let value = attr(tag_text, "value").unwrap_or_default();
                 match ty.as_str() {
-                    "hidden" => fields.push(Field { name, kind: Kind::Hidden, value }),
+                    "hidden" => fields.push(Field {
+                        name,
+                        kind: Kind::Hidden,
+                        value,
+                    }),
                     "radio" => {
                         let checked = has_flag(tag_text, "checked");
                         match fields.iter_mut().find(|f| f.name == name) {
                             Some(f) if checked => f.value = value,
                             Some(_) => {}
-                            None => fields.push(Field { name, kind: Kind::Fixed, value }),
+                            None => fields.push(Field {
+                                name,
+                                kind: Kind::Fixed,
+                                value,
+                            }),
                         }
                     }
-                    "checkbox" if has_flag(tag_text, "checked") => {
-                        fields.push(Field { name, kind: Kind::Fixed, value })
-                    }
+                    "checkbox" if has_flag(tag_text, "checked") => fields.push(Field {
+                        name,
+                        kind: Kind::Fixed,
+                        value,
+                    }),
                     "checkbox" | "submit" | "button" => {}
-                    "file" => fields.push(Field { name, kind: Kind::File, value }),
-                    "date" | "number" | "password" | "email" => fields.push(Field { name, kind: Kind::Fixed, value }),
-                    _ if attr(tag_text, "inputmode").is_some() => fields.push(Field { name, kind: Kind::Fixed, value }),
-                    _ => fields.push(Field { name, kind: Kind::Text, value }),
+                    "file" => fields.push(Field {
+                        name,
+                        kind: Kind::File,
+                        value,
+                    }),
+                    "date" | "number" | "password" | "email" => fields.push(Field {
+                        name,
+                        kind: Kind::Fixed,
+                        value,
+                    }),
+                    _ if attr(tag_text, "inputmode").is_some() => fields.push(Field {
+                        name,
+                        kind: Kind::Fixed,
+                        value,
+                    }),
+                    _ => fields.push(Field {
+                        name,
+                        kind: Kind::Text,
+                        value,
+                    }),
                 }
             } else if tag.starts_with("<button") {
                 // As if the first named button were the one pressed.
                 if !fields.iter().any(|f| f.name == name) {
                     let value = attr(tag_text, "value").unwrap_or_default();
-                    fields.push(Field { name, kind: Kind::Fixed, value });
+                    fields.push(Field {
+                        name,
+                        kind: Kind::Fixed,
+                        value,
+                    });
                 }
             } else if tag.starts_with("<textarea") {
                 let inner = &tag[tag_text.len()..];
                 let value = unescape(&inner[..inner.find("</textarea>").unwrap_or(0)]);
-                fields.push(Field { name, kind: Kind::Text, value });
+                fields.push(Field {
+                    name,
+                    kind: Kind::Text,
+                    value,
+                });
             } else if tag.starts_with("<select") {
                 let inner = &tag[..tag.find("</select>").unwrap_or(tag.len())];
                 let options: Vec<&str> = inner.match_indices("<option").map(|(j, _)| &inner[j..]).collect();
@@ -238,10 +284,19 @@ fn forms(page: &str) -> Vec<HtmlForm> {
                     .or_else(|| options.first())
                     .and_then(|o| attr(&o[..o.find('>').map_or(o.len(), |e| e + 1)], "value"))
                     .unwrap_or_default();
-                fields.push(Field { name, kind: Kind::Fixed, value: chosen });
+                fields.push(Field {
+                    name,
+                    kind: Kind::Fixed,
+                    value: chosen,
+                });
             }
         }
-        out.push(HtmlForm { method, action, multipart, fields });
+        out.push(HtmlForm {
+            method,
+            action,
+            multipart,
+            fields,
+        });
     }
     out
 }
@@ -283,10 +338,15 @@ fn multipart_body(fields: &[(String, String)], file: Option<(&str, &str, &[u8])>
 /// A form as a request, with these values.
 fn submit(form: &HtmlForm, cookie: &str, values: &[(String, String)]) -> Request<Body> {
     if form.multipart {
-        let file = form.fields.iter().find(|f| f.kind == Kind::File).map(|f| f.name.clone());
+        let file = form
+            .fields
+            .iter()
+            .find(|f| f.kind == Kind::File)
+            .map(|f| f.name.clone());
         let (ty, body) = multipart_body(
             values,
-            file.as_deref().map(|n| (n, "hostile.csv", b"urn\n=1+1<script>alert(9)</script>\n".as_slice())),
+            file.as_deref()
+                .map(|n| (n, "hostile.csv", b"urn\n=1+1<script>alert(9)</script>\n".as_slice())),
         );
         return Request::post(&form.action)
             .header(header::CONTENT_TYPE, ty)
@@ -360,7 +420,10 @@ impl Inspector {
         }
         for marker in ["&#60;script&#62;alert(", "&lt;script&gt;alert("] {
             for (i, _) in r.body.match_indices(marker) {
-                let digits: String = r.body[i + marker.len()..].chars().take_while(char::is_ascii_digit).collect();
+                let digits: String = r.body[i + marker.len()..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
                 if let Ok(n) = digits.parse() {
                     self.shown.insert(n);
                 }
@@ -368,7 +431,10 @@ impl Inspector {
         }
         if r.body.contains(RAW_SCRIPT) {
             let at = r.body.find(RAW_SCRIPT).unwrap();
-            fail(format!("raw script: …{}…", &r.body[at.saturating_sub(80)..(at + 40).min(r.body.len())]));
+            fail(format!(
+                "raw script: …{}…",
+                &r.body[at.saturating_sub(80)..(at + 40).min(r.body.len())]
+            ));
         }
         for leak in [
             "panicked at",
@@ -401,9 +467,12 @@ impl Inspector {
             let safe = !name.is_empty()
                 && !name.starts_with('.')
                 && !name.contains("..")
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
             if !safe {
-                self.problems.push(format!("{what} as {who}: unsafe download name {disposition:?}"));
+                self.problems
+                    .push(format!("{what} as {who}: unsafe download name {disposition:?}"));
             }
         }
         if h(header::CONTENT_TYPE).starts_with("text/csv") {
@@ -420,7 +489,8 @@ impl Inspector {
                 for cell in &record {
                     self.csv_cells += 1;
                     if is_formula(cell) {
-                        self.problems.push(format!("{what} as {who}: CSV cell {cell:?} is a formula"));
+                        self.problems
+                            .push(format!("{what} as {who}: CSV cell {cell:?} is a formula"));
                     }
                 }
             }
@@ -491,7 +561,9 @@ fn query_fields() -> BTreeMap<String, BTreeSet<String>> {
     }
     let mut out = BTreeMap::new();
     for name in used {
-        let Some(at) = sources.find(&format!("struct {name} {{")) else { continue };
+        let Some(at) = sources.find(&format!("struct {name} {{")) else {
+            continue;
+        };
         let body = &sources[at..];
         let body = &body[body.find('{').unwrap() + 1..body.find("\n}").unwrap()];
         let mut fields = BTreeSet::new();
@@ -594,7 +666,11 @@ async fn every_route_withstands_hostile_input_as_every_role() {
             }
             let r = send(router, get(&url, Some(cookie))).await;
             inspector.check(&format!("GET {url}"), who, &r);
-            if !r.headers.get(header::CONTENT_TYPE).is_some_and(|t| t.to_str().unwrap_or("").starts_with("text/html")) {
+            if !r
+                .headers
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|t| t.to_str().unwrap_or("").starts_with("text/html"))
+            {
                 continue;
             }
             for f in forms(&r.body) {
@@ -622,10 +698,18 @@ async fn every_route_withstands_hostile_input_as_every_role() {
             .unwrap()
             .unwrap();
         let own = match user.scope {
-            domain::access::Scope::Cluster(c) => ["", "/plan", "/budget", "/budget/staff/new", "/fade", "/committee", "/meetings"]
-                .iter()
-                .map(|t| format!("/clusters/{}{t}", c.0))
-                .collect(),
+            domain::access::Scope::Cluster(c) => [
+                "",
+                "/plan",
+                "/budget",
+                "/budget/staff/new",
+                "/fade",
+                "/committee",
+                "/meetings",
+            ]
+            .iter()
+            .map(|t| format!("/clusters/{}{t}", c.0))
+            .collect(),
             domain::access::Scope::School(u) => vec![format!("/schools/{u}"), "/casework/cases/new".into()],
             _ => vec![],
         };
@@ -642,9 +726,18 @@ async fn every_route_withstands_hostile_input_as_every_role() {
         ("/health", "probed below"),
         ("/sign-in", "probed below (signed in, it redirects)"),
         ("/assets/{*path}", "probed below"),
-        ("/import/{run}", "exists only after an upload: probed with a run id that does not exist"),
-        ("/clusters/{id}/budget/staff/new", "linked from a budget page past the crawl's two addresses a route"),
-        ("/casework/transitions/{id}", "linked only once a transition is sent: not covered here"),
+        (
+            "/import/{run}",
+            "exists only after an upload: probed with a run id that does not exist",
+        ),
+        (
+            "/clusters/{id}/budget/staff/new",
+            "linked from a budget page past the crawl's two addresses a route",
+        ),
+        (
+            "/casework/transitions/{id}",
+            "linked only once a transition is sent: not covered here",
+        ),
     ];
     let reached: BTreeSet<&str> = visited
         .values()
@@ -667,7 +760,10 @@ async fn every_route_withstands_hostile_input_as_every_role() {
                 && !not_linked.iter().any(|(q, _)| q == p)
         })
         .collect();
-    assert!(unreached.is_empty(), "GET routes no page links to (link them or name them in `not_linked`): {unreached:?}");
+    assert!(
+        unreached.is_empty(),
+        "GET routes no page links to (link them or name them in `not_linked`): {unreached:?}"
+    );
     for path in [
         "/health",
         "/sign-in",
@@ -680,10 +776,16 @@ async fn every_route_withstands_hostile_input_as_every_role() {
     ] {
         let r = send(&router, get(path, None)).await;
         inspector.check(&format!("GET {path}"), "signed out", &r);
-        assert!(!r.body.contains("[workspace]"), "{path} served a file outside the assets");
+        assert!(
+            !r.body.contains("[workspace]"),
+            "{path} served a file outside the assets"
+        );
         let r = send(&router, get(path, Some(&sessions["officer"].0))).await;
         inspector.check(&format!("GET {path}"), "officer", &r);
-        assert!(!r.body.contains("[workspace]"), "{path} served a file outside the assets");
+        assert!(
+            !r.body.contains("[workspace]"),
+            "{path} served a file outside the assets"
+        );
     }
     // A method the route does not have (405), and a signed-out POST (401).
     let r = send(&router, Request::delete("/schools").body(Body::empty()).unwrap()).await;
@@ -701,11 +803,17 @@ async fn every_route_withstands_hostile_input_as_every_role() {
                 continue;
             }
             let Some(p) = pattern_of(&patterns, &f.action) else {
-                inspector.problems.push(format!("form to {} matches no route", f.action));
+                inspector
+                    .problems
+                    .push(format!("form to {} matches no route", f.action));
                 continue;
             };
             // Actions (`{action}` segments) count separately.
-            let key = if p.contains("{action}") { f.action.rsplit('/').next().unwrap().to_string() } else { String::new() };
+            let key = if p.contains("{action}") {
+                f.action.rsplit('/').next().unwrap().to_string()
+            } else {
+                String::new()
+            };
             if seen_pairs.insert((who, p.to_string(), key)) {
                 post_forms.push((who, p.to_string(), f.clone()));
             }
@@ -741,7 +849,12 @@ async fn every_route_withstands_hostile_input_as_every_role() {
     for (who, pattern, form) in &post_forms {
         let (cookie, _) = &sessions[who];
         let values = defaults(form);
-        for token in [None, Some(String::new()), Some("0".repeat(64)), Some("not-a-token".to_string())] {
+        for token in [
+            None,
+            Some(String::new()),
+            Some("0".repeat(64)),
+            Some("not-a-token".to_string()),
+        ] {
             let vals: Vec<(String, String)> = values
                 .iter()
                 .filter(|(k, _)| k != "csrf_token")
@@ -751,9 +864,10 @@ async fn every_route_withstands_hostile_input_as_every_role() {
             let r = send(&router, submit(form, cookie, &vals)).await;
             inspector.check(&format!("POST {} (csrf {token:?})", form.action), who, &r);
             if r.status != StatusCode::FORBIDDEN {
-                inspector
-                    .problems
-                    .push(format!("POST {pattern} as {who} with csrf {token:?}: {} not 403", r.status));
+                inspector.problems.push(format!(
+                    "POST {pattern} as {who} with csrf {token:?}: {} not 403",
+                    r.status
+                ));
             }
         }
     }
@@ -771,7 +885,10 @@ async fn every_route_withstands_hostile_input_as_every_role() {
             .header(header::CONTENT_TYPE, ty)
             .header(header::COOKIE, cookie)
             .header(header::CONTENT_LENGTH, LIMIT * 4)
-            .body(Body::from_stream(Counting { left: LIMIT * 4, taken: taken.clone() }))
+            .body(Body::from_stream(Counting {
+                left: LIMIT * 4,
+                taken: taken.clone(),
+            }))
             .unwrap();
         let r = send(&small, declared).await;
         inspector.check(&format!("POST {pattern} (declared oversize)"), who, &r);
@@ -787,15 +904,19 @@ async fn every_route_withstands_hostile_input_as_every_role() {
         let streamed = Request::post(&form.action)
             .header(header::CONTENT_TYPE, ty)
             .header(header::COOKIE, cookie)
-            .body(Body::from_stream(Counting { left: LIMIT * 64, taken: taken.clone() }))
+            .body(Body::from_stream(Counting {
+                left: LIMIT * 64,
+                taken: taken.clone(),
+            }))
             .unwrap();
         let r = send(&small, streamed).await;
         inspector.check(&format!("POST {pattern} (streamed oversize)"), who, &r);
         let read = taken.load(Ordering::SeqCst);
         if !r.status.is_client_error() || read > LIMIT + 16 * 1024 {
-            inspector
-                .problems
-                .push(format!("POST {pattern} as {who}, streamed: {} after reading {read} bytes", r.status));
+            inspector.problems.push(format!(
+                "POST {pattern} as {who}, streamed: {} after reading {read} bytes",
+                r.status
+            ));
         }
     }
 
@@ -823,11 +944,18 @@ async fn every_route_withstands_hostile_input_as_every_role() {
         let r = send(&router, submit(form, cookie, &values)).await;
         inspector.check(&format!("POST {} (payloads)", form.action), who, &r);
     }
-    assert!(numbered.len() >= 40, "only {} text fields were found in the forms", numbered.len());
+    assert!(
+        numbered.len() >= 40,
+        "only {} text fields were found in the forms",
+        numbered.len()
+    );
 
     // ---- 5. SQL metacharacters in every search and filter parameter. ----
     let query_structs = query_fields();
-    assert!(query_structs.len() >= 10, "the handlers' Query structs were not found: {query_structs:?}");
+    assert!(
+        query_structs.len() >= 10,
+        "the handlers' Query structs were not found: {query_structs:?}"
+    );
     let all_query_fields: BTreeSet<String> = query_structs.values().flatten().cloned().collect();
     // Where each parameter is probed: every address any role reached with a query string, and
     // every GET form's action with its fields.
@@ -867,18 +995,41 @@ async fn every_route_withstands_hostile_input_as_every_role() {
         }
     }
     let probed_names: BTreeSet<String> = probed_fields.iter().map(|(_, f)| f.clone()).collect();
-    // Parameters no page or link sends (a handler accepts them, the interface never uses them).
-    let unprobed: Vec<_> = all_query_fields.iter().filter(|f| !probed_names.contains(*f)).collect();
-    assert!(
-        unprobed.is_empty(),
-        "query parameters no page sends, so not probed for SQL injection (link them, or probe them here): {unprobed:?}"
-    );
+    // Parameters no page sends in a link or form (flags set by redirects, page numbers): sent,
+    // with two payloads, on every address that takes a query, as its finder.
+    let unprobed: Vec<String> = all_query_fields
+        .iter()
+        .filter(|f| !probed_names.contains(*f))
+        .cloned()
+        .collect();
+    let paths: BTreeMap<String, &str> = probes.iter().map(|(who, path, _)| (path.clone(), *who)).collect();
+    for field in &unprobed {
+        for (path, who) in &paths {
+            for bad in ["' OR '1'='1", "'; DROP TABLE schools; --"] {
+                let url = format!(
+                    "{path}?{}",
+                    form_urlencoded::Serializer::new(String::new())
+                        .append_pair(field, bad)
+                        .finish()
+                );
+                let r = send(&router, get(&url, Some(&sessions[who].0))).await;
+                sql_requests += 1;
+                inspector.check(&format!("GET {url}"), who, &r);
+            }
+        }
+    }
     // The search text is data: a quote or a LIKE wildcard matches nothing, never everything.
     let cookie = &sessions["officer"].0;
     for q in ["' OR '1'='1", "%", "_", "%' --", "' OR 1=1 --"] {
-        let url = format!("/schools?q={}", form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>());
+        let url = format!(
+            "/schools?q={}",
+            form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+        );
         let r = send(&router, get(&url, Some(cookie))).await;
-        assert!(r.body.contains("<strong>0</strong> schools match"), "{q:?} matched schools");
+        assert!(
+            r.body.contains("<strong>0</strong> schools match"),
+            "{q:?} matched schools"
+        );
     }
 
     // ---- 6. Crawl again (the payloads are stored now) and replay every address as every role. ----
@@ -905,7 +1056,12 @@ async fn every_route_withstands_hostile_input_as_every_role() {
             inspector.check(&format!("GET {a} (found by {finder})"), who, &r);
         }
     }
-    let shown: BTreeSet<usize> = inspector.shown.iter().copied().filter(|n| numbered.contains_key(n)).collect();
+    let shown: BTreeSet<usize> = inspector
+        .shown
+        .iter()
+        .copied()
+        .filter(|n| numbered.contains_key(n))
+        .collect();
 
     assert_eq!(
         service.export_schools_csv(authority).await.unwrap(),
@@ -963,7 +1119,11 @@ async fn sign_in_is_throttled_after_ten_failures_in_five_minutes() {
                 post_form(
                     "/sign-in",
                     Some(&pre),
-                    &[("csrf_token", &csrf_in(&form.body)), ("email", email), ("password", password)],
+                    &[
+                        ("csrf_token", &csrf_in(&form.body)),
+                        ("email", email),
+                        ("password", password),
+                    ],
                 ),
             )
             .await
@@ -1025,11 +1185,19 @@ async fn a_planted_or_ended_session_token_never_signs_anyone_in() {
     // After sign-out the old token is dead on the server, not only in the browser.
     let cookie = r.cookie_pair("clusterwise_session").unwrap();
     let home = send(&router, get("/", Some(&cookie))).await;
-    let out = send(&router, post_form("/sign-out", Some(&cookie), &[("csrf_token", &csrf_in(&home.body))])).await;
+    let out = send(
+        &router,
+        post_form("/sign-out", Some(&cookie), &[("csrf_token", &csrf_in(&home.body))]),
+    )
+    .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert_eq!(send(&router, get("/", Some(&cookie))).await.location(), "/sign-in");
     // Malformed tokens are simply no session (never an error that echoes them).
-    for bad in ["'; DROP TABLE sessions; --", "<script>alert(1)</script>", &"f".repeat(10_000)] {
+    for bad in [
+        "'; DROP TABLE sessions; --",
+        "<script>alert(1)</script>",
+        &"f".repeat(10_000),
+    ] {
         let r = send(&router, get("/schools", Some(&format!("clusterwise_session={bad}")))).await;
         assert_eq!(r.location(), "/sign-in", "{bad}");
     }
@@ -1065,7 +1233,10 @@ async fn upload_file_names_cannot_climb_directories_or_carry_script() {
                 r = send(&router, get(r.location(), Some(&cookie))).await;
             }
             assert!(!r.status.is_server_error(), "{path} {name}: {}", r.status);
-            assert!(!r.body.contains("etc/passwd") && !r.body.contains("..\\"), "{path} {name}: the path was kept");
+            assert!(
+                !r.body.contains("etc/passwd") && !r.body.contains("..\\"),
+                "{path} {name}: the path was kept"
+            );
             assert!(!r.body.contains(RAW_SCRIPT), "{path} {name}: raw script");
         }
     }
