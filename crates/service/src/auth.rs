@@ -15,6 +15,9 @@ pub const SESSION_SECONDS: i64 = 8 * 60 * 60;
 /// Sign-in is refused after this many failures for one e-mail within [`THROTTLE_WINDOW_SECONDS`].
 pub const THROTTLE_FAILURES: u64 = 10;
 pub const THROTTLE_WINDOW_SECONDS: i64 = 5 * 60;
+/// The refusal of a throttled sign-in (the web layer answers it with 429 and `Retry-After`).
+pub const SIGN_IN_THROTTLED: &str =
+    "Too many failed sign-in attempts for this email address. Wait 5 minutes and try again";
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
 /// A new session: the token goes into the cookie, never into the database.
@@ -126,9 +129,7 @@ impl Service {
             .failed_sign_ins_since(&email, now - THROTTLE_WINDOW_SECONDS)
             .await?;
         if failures >= THROTTLE_FAILURES {
-            return Err(ServiceError::Forbidden(
-                "Too many failed sign-in attempts for this email address. Wait 5 minutes and try again".into(),
-            ));
+            return Err(ServiceError::Forbidden(SIGN_IN_THROTTLED.into()));
         }
         let found = self.store.user_credentials(&email).await?;
         let ok_user = match &found {

@@ -1178,9 +1178,7 @@ fn attachment(body: String, content_type: &'static str, filename: String) -> Res
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
+    h.insert(header::CONTENT_DISPOSITION, crate::security::attachment(&filename));
     r
 }
 

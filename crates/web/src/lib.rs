@@ -214,7 +214,9 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .merge(signed_in)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn(security::headers))
         .layer(middleware::from_fn_with_state(limit, security::refuse_oversized))
+        // Outermost, so every response gets the headers: 413s, caught panics, 404s, 405s too.
+        .layer(security::catch_panic())
+        .layer(middleware::from_fn(security::headers))
         .with_state(state)
 }

@@ -1144,9 +1144,7 @@ fn download(body: Vec<u8>, content_type: &'static str, file_name: &str) -> Respo
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
+    h.insert(header::CONTENT_DISPOSITION, crate::security::attachment(file_name));
     r
 }
 

@@ -173,6 +173,15 @@ pub(crate) async fn sign_in(
             );
             Ok(r)
         }
+        // Throttled: 429 with the window's length, so clients and proxies back off.
+        Err(ServiceError::Forbidden(message)) if message == service::auth::SIGN_IN_THROTTLED => {
+            let mut r = sign_in_page(&app, StatusCode::TOO_MANY_REQUESTS, &form.email, Some(message))?;
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(service::auth::THROTTLE_WINDOW_SECONDS),
+            );
+            Ok(r)
+        }
         Err(ServiceError::Forbidden(message)) => {
             sign_in_page(&app, StatusCode::UNAUTHORIZED, &form.email, Some(message))
         }
