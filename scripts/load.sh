@@ -52,7 +52,7 @@ if [ -z "$oha" ]; then
     if [ ! -x "$oha" ]; then
       log "installing oha 1.16.0 into target/tools (cargo install --locked; once per clone)"
       start=$(date +%s)
-      cargo install --locked --quiet oha --version 1.16.0 --no-default-features --root "$root/target/tools"
+      cargo install --locked --quiet oha --version 1.16.0 --root "$root/target/tools"
       echo "oha installed in $(( $(date +%s) - start )) s"
     fi
   fi
