@@ -7,6 +7,7 @@
 //! transaction. Integers are BIGINT, booleans 0/1, dates ISO-8601 text, money integer pence.
 
 mod areas;
+pub mod backup;
 mod casework;
 mod clusters;
 mod design;
