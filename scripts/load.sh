@@ -110,7 +110,7 @@ run() {
   local name=$1 path=$2 r=$3 secs=$4 mode=$5
   local json="$work/$name.json" before after
   before=$(loadavg)
-  "$oha" --no-tui --output-format json -z "${secs}s" -q "$r" --latency-correction -c 96 \
+  "$oha" --no-tui --output-format json -z "${secs}s" -q "$r" --latency-correction -w -c 96 \
     -H "$cookie" "$base$path" >"$json"
   after=$(loadavg)
   python3 - "$json" "$name" "$path" "$r" "$secs" "$mode" "$before" "$after" "$(rss_kib)" >>"$out" <<'PY' || failures=$((failures + 1))
@@ -198,7 +198,7 @@ if [ "$soak" -gt 0 ]; then
   log "soak: $soak s of mixed reads at $rate/s"
   urls="$work/urls.txt"
   printf '%s\n' "$base/schools" "$base/clusters/$cluster" "$base/schools/$urn/statement" >"$urls"
-  "$oha" --no-tui --output-format json -z "${soak}s" -q "$rate" --latency-correction -c 96 \
+  "$oha" --no-tui --output-format json -z "${soak}s" -q "$rate" --latency-correction -w -c 96 \
     -H "$cookie" --urls-from-file "$urls" "$base/schools" >"$work/soak.json" &
   soak_pid=$!
   sleep 60
