@@ -16,6 +16,10 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Largest upload accepted, in MiB.
     pub max_upload_mib: usize,
+    /// Requests handled at once before others wait (then 503 with Retry-After).
+    pub max_in_flight: usize,
+    /// Longest a request waits for a place, in milliseconds.
+    pub queue_wait_ms: u64,
 }
 
 impl Default for Config {
@@ -25,13 +29,16 @@ impl Default for Config {
             bind: "127.0.0.1:8080".into(),
             secure_cookies: true,
             max_upload_mib: 20,
+            max_in_flight: web::DEFAULT_MAX_IN_FLIGHT,
+            queue_wait_ms: web::DEFAULT_QUEUE_WAIT_MS,
         }
     }
 }
 
 pub const EXAMPLE: &str = r#"# clusterwise.toml — every setting with its default.
 # Environment variables override this file: CLUSTERWISE_DB, CLUSTERWISE_BIND,
-# CLUSTERWISE_SECURE_COOKIES, CLUSTERWISE_MAX_UPLOAD_MIB. Command-line flags override both.
+# CLUSTERWISE_SECURE_COOKIES, CLUSTERWISE_MAX_UPLOAD_MIB, CLUSTERWISE_MAX_IN_FLIGHT,
+# CLUSTERWISE_QUEUE_WAIT_MS. Command-line flags override both.
 
 # The database: a file path or sqlite://path for the embedded SQLite database (created and
 # migrated on first run), or postgres://user:password@host/dbname for PostgreSQL.
@@ -46,6 +53,12 @@ secure_cookies = true
 
 # Largest file an import page accepts, in MiB (larger uploads get 413).
 max_upload_mib = 20
+
+# Load shedding: at most this many requests are handled at once; a request that finds them all
+# busy waits up to queue_wait_ms for a place (at most 4 x max_in_flight wait) and is otherwise
+# answered 503 with Retry-After. /health is never refused. (docs/RELIABILITY.md, "Load".)
+max_in_flight = 32
+queue_wait_ms = 100
 "#;
 
 impl Config {
@@ -72,6 +85,15 @@ impl Config {
         }
         if let Some(v) = env("CLUSTERWISE_MAX_UPLOAD_MIB") {
             config.max_upload_mib = v.parse().context("CLUSTERWISE_MAX_UPLOAD_MIB must be a whole number")?;
+        }
+        if let Some(v) = env("CLUSTERWISE_MAX_IN_FLIGHT") {
+            config.max_in_flight = v.parse().context("CLUSTERWISE_MAX_IN_FLIGHT must be a whole number")?;
+        }
+        if let Some(v) = env("CLUSTERWISE_QUEUE_WAIT_MS") {
+            config.queue_wait_ms = v.parse().context("CLUSTERWISE_QUEUE_WAIT_MS must be a whole number")?;
+        }
+        if config.max_in_flight == 0 {
+            anyhow::bail!("max_in_flight must be at least 1 (it is the number of requests handled at once)");
         }
         Ok(config)
     }

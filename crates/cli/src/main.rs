@@ -311,6 +311,8 @@ async fn run(cli: Cli) -> Result<Outcome> {
                 println!("bind = {:?}", config.bind);
                 println!("secure_cookies = {}", config.secure_cookies);
                 println!("max_upload_mib = {}", config.max_upload_mib);
+                println!("max_in_flight = {}", config.max_in_flight);
+                println!("queue_wait_ms = {}", config.queue_wait_ms);
             }
         }
         Command::Backup {
@@ -493,6 +495,8 @@ async fn serve(service: Service, bind: &str, config: &Config, sign_in_hint: Opti
         secure_cookies: config.secure_cookies,
         max_upload_bytes: config.max_upload_mib.saturating_mul(1024 * 1024),
         sign_in_hint,
+        max_in_flight: config.max_in_flight,
+        queue_wait: std::time::Duration::from_millis(config.queue_wait_ms),
     };
     let app = web::router(service, web_config);
     let listener = tokio::net::TcpListener::bind(bind)

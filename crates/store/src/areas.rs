@@ -15,7 +15,7 @@ pub(crate) async fn save_geography_layer(
     name: &str,
     areas: &[Area],
 ) -> StoreResult<LayerId> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let existing = sqlx::query("SELECT id FROM geography_layers WHERE authority_id = $1 AND name = $2")
         .bind(authority.0)
         .bind(name)
@@ -165,7 +165,7 @@ pub(crate) async fn save_network(
     purpose: &str,
     members: &[Urn],
 ) -> StoreResult<NetworkId> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let existing = sqlx::query("SELECT id FROM networks WHERE authority_id = $1 AND name = $2")
         .bind(authority.0)
         .bind(name)

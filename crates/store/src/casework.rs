@@ -89,7 +89,7 @@ pub(crate) async fn set_strands(
     user: UserId,
     strands: &[Strand],
 ) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let owned = sqlx::query("SELECT COUNT(*) FROM users WHERE id = $1 AND authority_id = $2")
         .bind(user.0)
         .bind(authority.0)
@@ -224,7 +224,7 @@ pub(crate) async fn save_composition(
     c: &Composition,
     synthetic: bool,
 ) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     sqlx::query("DELETE FROM school_composition WHERE authority_id = $1 AND urn = $2")
         .bind(authority.0)
         .bind(urn_i64(school))
@@ -288,7 +288,7 @@ pub(crate) async fn composition(
 // ---- G&T register ----
 
 pub(crate) async fn save_gt_entry(store: &SqlStore, authority: AuthorityId, e: &GtEntry) -> StoreResult<GtEntryId> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     check_pupil_at(&mut tx, authority, e.pupil, e.school).await?;
     let evidence = e.evidence.iter().map(|x| x.code()).collect::<Vec<_>>().join(",");
     let id = if e.id.0 == 0 {
@@ -472,7 +472,7 @@ pub(crate) async fn mentors(store: &SqlStore, authority: AuthorityId) -> StoreRe
 }
 
 pub(crate) async fn save_mentor_case(store: &SqlStore, authority: AuthorityId, c: &MentorCase) -> StoreResult<CaseId> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     check_pupil_at(&mut tx, authority, c.pupil, c.school).await?;
     let follow = c.follow_up.as_ref();
     let id = if c.id.0 == 0 {
@@ -697,7 +697,7 @@ pub(crate) async fn save_lsu_placement(
     authority: AuthorityId,
     p: &LsuPlacement,
 ) -> StoreResult<PlacementId> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     check_pupil_at(&mut tx, authority, p.pupil, p.school).await?;
     if p.id.0 != 0 {
         let done = sqlx::query("DELETE FROM lsu_placements WHERE id = $1 AND authority_id = $2 AND pupil_id = $3")
@@ -831,7 +831,7 @@ pub(crate) async fn save_transition(
     authority: AuthorityId,
     t: &TransitionRecord,
 ) -> StoreResult<TransitionId> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     check_pupil_at(&mut tx, authority, t.pupil, t.from).await?;
     let (to_urn, outside) = match &t.to {
         Receiving::School(u) => (Some(urn_i64(*u)), None),
@@ -984,7 +984,7 @@ async fn append_once(
     authority: AuthorityId,
     records: &[AuditRecord],
 ) -> StoreResult<Vec<AuditEntry>> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let last = sqlx::query("SELECT seq, hash FROM pupil_audit WHERE authority_id = $1 ORDER BY seq DESC LIMIT 1")
         .bind(authority.0)
         .fetch_optional(&mut *tx)
@@ -1063,7 +1063,7 @@ pub(crate) async fn delete_casework(
     authority: AuthorityId,
     d: &RetentionDeletion,
 ) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let a = authority.0;
     for id in &d.cases {
         for table in ["mentor_targets", "mentor_sessions", "mentor_reviews"] {

@@ -22,7 +22,7 @@ pub(crate) async fn save_memberships(
 ) -> StoreResult<WriteCounts> {
     let day = date_text(effective);
     let mut counts = WriteCounts::default();
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let mut ids: HashMap<String, i64> = HashMap::new();
     for row in sqlx::query("SELECT id, name FROM clusters WHERE authority_id = $1")
         .bind(authority.0)

@@ -198,7 +198,7 @@ pub(crate) async fn finish_scenario(
     id: ScenarioId,
     o: &ScenarioOutcome,
 ) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let objective = o.run.objective;
     let part = |f: fn(&Objective) -> f64| objective.as_ref().map(|x| to_milli(f(x)));
     let updated = sqlx::query(
@@ -302,7 +302,7 @@ pub(crate) async fn scenario(
     authority: AuthorityId,
     id: ScenarioId,
 ) -> StoreResult<Option<ScenarioRecord>> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let sql = format!("SELECT {SUMMARY_COLUMNS} FROM design_scenarios s WHERE s.authority_id = $1 AND s.id = $2");
     let Some(row) = sqlx::query(&sql)
         .bind(authority.0)
@@ -415,7 +415,7 @@ pub(crate) async fn adopt_scenario(
     a: &NewAdoption,
 ) -> StoreResult<WriteCounts> {
     let day = date_text(a.adoption.effective);
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let marked = sqlx::query(
         "UPDATE design_scenarios SET adopted_on = $3, adopted_by_user = $4, adopted_by_name = $5, adopted_at = $6 \
          WHERE authority_id = $1 AND id = $2 AND status = $7 AND adopted_on IS NULL",

@@ -144,7 +144,7 @@ pub(crate) async fn save_metrics(
     rows: &[MetricRecord],
     new_measures: &[MeasureDef],
 ) -> StoreResult<u64> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     for m in new_measures {
         sqlx::query(
             "INSERT INTO evaluation_measures (authority_id, code, label, unit, higher_is_better) \
@@ -230,7 +230,7 @@ pub(crate) async fn metric_values(
 }
 
 pub(crate) async fn save_plan(store: &SqlStore, authority: AuthorityId, plan: &Plan) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     own_cluster(&mut tx, authority, plan.cluster).await?;
     let year_start = i64::from(plan.year.start_year());
     let existing = sqlx::query("SELECT id FROM improvement_plans WHERE cluster_id = $1 AND year_start = $2")
@@ -462,7 +462,7 @@ fn judgement_cols(j: &Option<Judgement>) -> (Option<String>, Option<String>, Opt
 }
 
 pub(crate) async fn save_fade_report(store: &SqlStore, authority: AuthorityId, r: &Report) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     own_cluster(&mut tx, authority, r.cluster).await?;
     let (cl, cb, co, cc) = judgement_cols(&r.cluster_judgement);
     let (al, ab, ao, ac) = judgement_cols(&r.authority_judgement);
@@ -554,7 +554,7 @@ pub(crate) async fn create_questionnaire(
     authority: AuthorityId,
     q: &Questionnaire,
 ) -> StoreResult<i64> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     own_cluster(&mut tx, authority, q.cluster).await?;
     let r = sqlx::query(
         "INSERT INTO questionnaires (authority_id, cluster_id, title, sent_on, closes_on) VALUES ($1, $2, $3, $4, $5) \
@@ -645,7 +645,7 @@ pub(crate) async fn save_questionnaire_response(
     questionnaire: i64,
     r: &Response,
 ) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let row = sqlx::query(
         "SELECT COUNT(*) FROM questionnaire_schools s JOIN questionnaires q ON q.id = s.questionnaire_id \
          WHERE q.id = $1 AND q.authority_id = $2 AND s.urn = $3",

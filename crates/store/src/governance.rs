@@ -16,7 +16,7 @@ fn corrupt(what: &str, v: impl std::fmt::Display) -> StoreError {
 }
 
 pub(crate) async fn save_committee(store: &SqlStore, authority: AuthorityId, c: &Committee) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let owned = sqlx::query("SELECT COUNT(*) FROM clusters WHERE id = $1 AND authority_id = $2")
         .bind(c.cluster.0)
         .bind(authority.0)

@@ -182,7 +182,7 @@ pub(crate) async fn snapshot(
     authority: AuthorityId,
     cluster: ClusterId,
 ) -> StoreResult<LedgerSnapshot> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     // The length first: a posting that lands after it makes the snapshot stale, never wrong.
     let seq = sqlx::query("SELECT last_seq FROM ledger_heads WHERE cluster_id = $1 AND authority_id = $2")
         .bind(cluster.0)
@@ -316,7 +316,7 @@ pub(crate) async fn post(store: &SqlStore, authority: AuthorityId, p: &LedgerPos
 }
 
 async fn post_once(store: &SqlStore, authority: AuthorityId, p: &LedgerPosting) -> StoreResult<PostOutcome> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     match post_in(&mut tx, authority, p).await? {
         Written::Posted(entry) => {
             tx.commit().await.map_err(db_err)?;
@@ -349,7 +349,7 @@ pub(crate) async fn post_batch(
     if let Some(why) = store.ledger_refusal() {
         return Err(StoreError::Other(why.to_string()));
     }
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let mut out = Vec::with_capacity(postings.len());
     for p in postings {
         match post_in(&mut tx, authority, p).await? {
@@ -528,7 +528,7 @@ pub(crate) async fn save_exception(
     recorded_by: UserId,
     recorded_at: i64,
 ) -> StoreResult<ExceptionId> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     own_cluster(&mut tx, authority, cluster).await?;
     let row = sqlx::query(
         "INSERT INTO ledger_exceptions (authority_id, cluster_id, from_stream, from_phase, to_stream, to_phase, amount_pence, \
@@ -555,7 +555,7 @@ pub(crate) async fn save_exception(
 }
 
 pub(crate) async fn virement_rules(store: &SqlStore, authority: AuthorityId) -> StoreResult<Option<VirementRules>> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let kept = sqlx::query("SELECT COUNT(*) FROM ledger_rule_sets WHERE authority_id = $1")
         .bind(authority.0)
         .fetch_one(&mut *tx)
@@ -600,7 +600,7 @@ pub(crate) async fn save_virement_rules(
     authority: AuthorityId,
     rules: &VirementRules,
 ) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     sqlx::query("INSERT INTO ledger_rule_sets (authority_id) VALUES ($1) ON CONFLICT (authority_id) DO NOTHING")
         .bind(authority.0)
         .execute(&mut *tx)
@@ -645,7 +645,7 @@ pub(crate) async fn save_staff_post(
     cluster: ClusterId,
     post: &NewStaffPost,
 ) -> StoreResult<StaffPostId> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     own_cluster(&mut tx, authority, cluster).await?;
     let row = sqlx::query(
         "INSERT INTO ledger_staff_posts (authority_id, cluster_id, post, urn, fte_tenths, annual_cost_pence, stream, phase, \

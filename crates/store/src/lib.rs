@@ -170,6 +170,16 @@ impl SqlStore {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+    /// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so a writer that meets another waits for it (busy_timeout) instead of failing with
+    /// "database is locked" when its read snapshot cannot be upgraded to a write (a deferred
+    /// `BEGIN` does; found by crates/web/tests/concurrency.rs with 50 clerks voting at once).
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
+    }
     /// Why ledger postings are refused, if they are (see `Store::ledger_durability`).
     pub fn ledger_refusal(&self) -> Option<&str> {
         self.ledger_refusal.as_deref()

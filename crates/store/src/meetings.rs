@@ -118,7 +118,7 @@ pub(crate) async fn committee_register(
     authority: AuthorityId,
     cluster: ClusterId,
 ) -> StoreResult<Option<CommitteeRegister>> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     match cluster_is_theirs(&mut tx, authority, cluster).await {
         Err(StoreError::NotFound(_)) => return Ok(None),
         other => other?,
@@ -278,7 +278,7 @@ pub(crate) async fn add_committee_people(
     cluster: ClusterId,
     people: &[PersonDetails],
 ) -> StoreResult<Vec<PersonId>> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     cluster_is_theirs(&mut tx, authority, cluster).await?;
     let mut ids = Vec::with_capacity(people.len());
     for p in people {
@@ -308,7 +308,7 @@ pub(crate) async fn update_committee_person(
     person: PersonId,
     details: &PersonDetails,
 ) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     cluster_is_theirs(&mut tx, authority, cluster).await?;
     let done = sqlx::query(
         "UPDATE committee_people SET name = $1, works_at = $2, head_of = $3 WHERE id = $4 AND cluster_id = $5 AND authority_id = $6",
@@ -348,7 +348,7 @@ pub(crate) async fn save_committee_seats(
     cluster: ClusterId,
     seats: &[CommitteeSeat],
 ) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     cluster_is_theirs(&mut tx, authority, cluster).await?;
     let known = people_of(&mut tx, cluster).await?;
     check_people(&known, seats.iter().filter_map(|s| s.person))?;
@@ -395,7 +395,7 @@ pub(crate) async fn save_constitution_versions(
     versions: &[ConstitutionVersion],
     last_review: Option<NaiveDate>,
 ) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     cluster_is_theirs(&mut tx, authority, cluster).await?;
     sqlx::query("DELETE FROM constitution_versions WHERE cluster_id = $1")
         .bind(cluster.0)
@@ -484,7 +484,7 @@ pub(crate) async fn save_meeting(
     authority: AuthorityId,
     m: &MeetingRecord,
 ) -> StoreResult<MeetingId> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     cluster_is_theirs(&mut tx, authority, m.cluster).await?;
     let known = people_of(&mut tx, m.cluster).await?;
     check_people(&known, people_named(m))?;
@@ -782,7 +782,7 @@ pub(crate) async fn cluster_meetings(
 }
 
 async fn load(store: &SqlStore, authority: AuthorityId, which: Which) -> StoreResult<Vec<MeetingRecord>> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     // Every query below selects meetings (alias m) by this one condition; $1 is the authority.
     let (filter, key) = match which {
         Which::One(id) => ("m.authority_id = $1 AND m.id = $2", id.0),

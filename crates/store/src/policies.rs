@@ -24,7 +24,7 @@ pub(crate) async fn save_policy_version(
     authority: AuthorityId,
     new: &NewPolicyVersion,
 ) -> StoreResult<PolicyVersion> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let taken = sqlx::query("SELECT id FROM funding_policies WHERE authority_id = $1 AND name = $2")
         .bind(authority.0)
         .bind(new.name.clone())
@@ -102,7 +102,7 @@ pub(crate) async fn save_policy_version(
 }
 
 pub(crate) async fn policies(store: &SqlStore, authority: AuthorityId) -> StoreResult<Vec<StoredPolicy>> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let rows = sqlx::query("SELECT id, name FROM funding_policies WHERE authority_id = $1 ORDER BY name, id")
         .bind(authority.0)
         .fetch_all(&mut *tx)
@@ -148,7 +148,7 @@ pub(crate) async fn policies(store: &SqlStore, authority: AuthorityId) -> StoreR
 }
 
 pub(crate) async fn set_policy_in_force(store: &SqlStore, authority: AuthorityId, mark: &InForce) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let owned = sqlx::query("SELECT COUNT(*) FROM funding_policy_versions WHERE id = $1 AND authority_id = $2")
         .bind(mark.version.0)
         .bind(authority.0)
@@ -204,7 +204,7 @@ pub(crate) async fn policies_in_force(store: &SqlStore, authority: AuthorityId) 
 }
 
 pub(crate) async fn save_narrative(store: &SqlStore, authority: AuthorityId, n: &Narrative) -> StoreResult<()> {
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let owned = sqlx::query("SELECT COUNT(*) FROM clusters WHERE id = $1 AND authority_id = $2")
         .bind(n.cluster.0)
         .bind(authority.0)

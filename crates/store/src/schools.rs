@@ -255,7 +255,7 @@ pub(crate) async fn save_school_import(
         .map(|(_, r)| r)
         .collect();
 
-    let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let mut tx = store.begin_write().await.map_err(db_err)?;
     let existing: HashSet<i64> = sqlx::query("SELECT urn FROM schools WHERE authority_id = $1")
         .bind(authority.0)
         .fetch_all(&mut *tx)

@@ -70,10 +70,12 @@ impl IntoResponse for WebError {
             StatusCode::FORBIDDEN => "You cannot do that",
             StatusCode::UNAUTHORIZED => "Sign in first",
             StatusCode::PAYLOAD_TOO_LARGE => "The file is too large",
+            StatusCode::SERVICE_UNAVAILABLE => "Sorry, the service is busy",
             s if s.is_server_error() => "Sorry, there is a problem with the service",
             _ => "There is a problem",
         };
-        let message = if self.status.is_server_error() {
+        // 503 is load shedding (crate::shed), whose message says only to try again.
+        let message = if self.status.is_server_error() && self.status != StatusCode::SERVICE_UNAVAILABLE {
             "Try again later. If it keeps happening, tell your system administrator."
         } else {
             self.message.as_str()

@@ -23,6 +23,7 @@ mod pages;
 mod policies;
 mod security;
 mod session;
+mod shed;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -40,6 +41,11 @@ pub struct WebConfig {
     pub max_upload_bytes: usize,
     /// A note on the sign-in page (the demo names its accounts there).
     pub sign_in_hint: Option<String>,
+    /// Requests handled at once; beyond them a request waits at most `queue_wait` (at most
+    /// 4 × this many wait) and is otherwise refused with 503 and `Retry-After` (`/health` never is).
+    pub max_in_flight: usize,
+    /// Longest a request waits for a place before it is refused.
+    pub queue_wait: std::time::Duration,
 }
 
 impl Default for WebConfig {
@@ -48,9 +54,16 @@ impl Default for WebConfig {
             secure_cookies: true,
             max_upload_bytes: 20 * 1024 * 1024,
             sign_in_hint: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            queue_wait: std::time::Duration::from_millis(DEFAULT_QUEUE_WAIT_MS),
         }
     }
 }
+
+/// Default for [`WebConfig::max_in_flight`] (measured: docs/RELIABILITY.md, "Load").
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+/// Default for [`WebConfig::queue_wait`], in milliseconds.
+pub const DEFAULT_QUEUE_WAIT_MS: u64 = 100;
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -64,6 +77,7 @@ pub(crate) struct AppState {
 /// The whole application.
 pub fn router(service: Service, config: WebConfig) -> Router {
     let limit = config.max_upload_bytes;
+    let gate = Arc::new(shed::Gate::new(config.max_in_flight, config.queue_wait));
     let state = AppState {
         service,
         config: Arc::new(config),
@@ -214,6 +228,7 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .merge(signed_in)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(gate, shed::shed))
         .layer(middleware::from_fn_with_state(limit, security::refuse_oversized))
         // Outermost, so every response gets the headers: 413s, caught panics, 404s, 405s too.
         .layer(security::catch_panic())

@@ -94,6 +94,7 @@ async fn app_with_limit(max_upload_bytes: usize) -> TestApp {
             secure_cookies: true,
             max_upload_bytes,
             sign_in_hint: None,
+            ..web::WebConfig::default()
         },
     );
     TestApp { router, service }

@@ -204,6 +204,7 @@ async fn app() -> TestApp {
             secure_cookies: true,
             max_upload_bytes: 1024 * 1024,
             sign_in_hint: None,
+            ..web::WebConfig::default()
         },
     );
     TestApp {
