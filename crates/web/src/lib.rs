@@ -7,6 +7,7 @@
 //! (a Content-Security-Policy without `unsafe-inline`, `nosniff`, `frame-ancestors 'none'`) and
 //! signed-in pages are `no-store`.
 
+mod api;
 mod assets;
 mod casework;
 mod design;
@@ -207,14 +208,38 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         // ---- end evaluation ----
         .route("/sign-out", post(session::sign_out))
         .route_layer(middleware::from_fn_with_state(state.clone(), session::require_session));
+    // ---- api (JSON; bearer tokens or a session with X-CSRF-Token; see api.rs) ----
+    let api = Router::new()
+        .route("/api/v1/schools", get(api::register::schools))
+        .route("/api/v1/clusters", get(api::register::clusters))
+        .route("/api/v1/clusters/{id}", get(api::register::cluster))
+        .route("/api/v1/clusters/{id}/ledger", get(api::ledger::ledger))
+        .route(
+            "/api/v1/clusters/{id}/ledger/entries",
+            get(api::ledger::entries).post(api::ledger::post_entry),
+        )
+        .route("/api/v1/clusters/{id}/meetings", get(api::meetings::list))
+        .route("/api/v1/meetings/{id}", get(api::meetings::meeting))
+        .route("/api/v1/meetings/{id}/motions", post(api::meetings::add_motion))
+        .route(
+            "/api/v1/meetings/{id}/motions/{motion}/votes",
+            get(api::meetings::votes).post(api::meetings::vote),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), api::authenticate))
+        .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES));
+    // ---- end api ----
     Router::new()
         .route("/health", get(pages::health))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .merge(api)
         .route("/sign-in", get(session::sign_in_form).post(session::sign_in))
         .route("/assets/{*path}", get(assets::serve))
         .merge(signed_in)
         .fallback(pages::not_found)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(security::panicked))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(security::headers))
         .layer(middleware::from_fn_with_state(limit, security::refuse_oversized))
+        .layer(middleware::from_fn(api::json_errors))
         .with_state(state)
 }
