@@ -211,10 +211,9 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         let what = inner.to_string();
         // serde's message ends with " at line 1 column 9": the position is noise in an API.
         let what = what.split(" at line ").next().unwrap_or(&what).to_string();
-        // A missing or unknown field is reported at its parent: name the field itself.
-        let named = ["missing field `", "unknown field `"]
-            .iter()
-            .find_map(|p| what.strip_prefix(p))
+        // A missing field is reported at its parent: name the field itself.
+        let named = what
+            .strip_prefix("missing field `")
             .and_then(|rest| rest.split('`').next())
             .map(|f| {
                 if path.is_empty() || path == "." {

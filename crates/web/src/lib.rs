@@ -213,6 +213,7 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/api/v1/schools", get(api::register::schools))
         .route("/api/v1/clusters", get(api::register::clusters))
         .route("/api/v1/clusters/{id}", get(api::register::cluster))
+        .route("/api/v1/clusters/{id}/allocation", get(api::register::allocation))
         .route("/api/v1/clusters/{id}/ledger", get(api::ledger::ledger))
         .route(
             "/api/v1/clusters/{id}/ledger/entries",
@@ -228,7 +229,7 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), api::authenticate))
         .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES));
     // ---- end api ----
-    Router::new()
+    let app = Router::new()
         .route("/health", get(pages::health))
         .route("/api/v1/openapi.json", get(api::openapi))
         .merge(api)
@@ -236,10 +237,22 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         .route("/assets/{*path}", get(assets::serve))
         .merge(signed_in)
         .fallback(pages::not_found)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(security::panicked))
         .layer(DefaultBodyLimit::max(limit))
+        .with_state(state);
+    outer_layers(app, limit)
+}
+
+/// The layers every response passes through, outermost last: a panic in a handler becomes a 500
+/// without details (the cause is logged) and the server goes on; the security headers; early
+/// refusal of oversized bodies; and under `/api/` every error in the API's JSON shape. Public so
+/// a test can put a panicking route behind the same layers.
+pub fn outer_layers(router: Router, max_upload_bytes: usize) -> Router {
+    router
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(security::panicked))
         .layer(middleware::from_fn(security::headers))
-        .layer(middleware::from_fn_with_state(limit, security::refuse_oversized))
+        .layer(middleware::from_fn_with_state(
+            max_upload_bytes,
+            security::refuse_oversized,
+        ))
         .layer(middleware::from_fn(api::json_errors))
-        .with_state(state)
 }

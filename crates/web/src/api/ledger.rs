@@ -63,11 +63,19 @@ fn date(field: &str, s: &str) -> Result<NaiveDate, ApiError> {
         .ok_or_else(|| ApiError::invalid(field, "a date like 2026-09-01 (years 2000 to 2100)"))
 }
 
+/// Exactly six digits, nothing around them (the API is strict where a form would trim).
+pub(crate) fn six_digits(s: &str) -> bool {
+    s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn holder(field: &str, s: &str) -> Result<Holder, ApiError> {
     if s == "central" {
         return Ok(Holder::Central);
     }
-    Urn::parse(s)
+    Some(s)
+        .filter(|s| six_digits(s))
+        .ok_or(())
+        .and_then(|s| Urn::parse(s).map_err(|_| ()))
         .map(Holder::School)
         .map_err(|_| ApiError::invalid(field, "\"central\" or a member school's 6-digit URN"))
 }
@@ -96,6 +104,12 @@ impl EntryBody {
                     format!("one of {}", AccountKind::ALL.map(|k| k.code()).join(", ")),
                 )
             })?;
+            if l.stream.trim() != l.stream {
+                return Err(ApiError::invalid(f("stream"), "no spaces at the start or end"));
+            }
+            if l.phase.trim() != l.phase {
+                return Err(ApiError::invalid(f("phase"), "no spaces at the start or end"));
+            }
             let fence = Fence::new(&l.stream, &l.phase).map_err(|e| match e {
                 LedgerError::Phase { .. } => ApiError::invalid(f("phase"), e.to_string()),
                 _ => ApiError::invalid(f("stream"), e.to_string()),

@@ -145,6 +145,11 @@ pub(crate) async fn add_motion(
     let id = MeetingId(path_id(&id)?);
     app.service.may_run_meeting(&user, id).await?;
     let JsonBody(b) = body?;
+    for (field, value, max) in [("title", &b.title, 200), ("text", &b.text, 2_000)] {
+        if value.chars().count() > max {
+            return Err(ApiError::invalid(field, format!("at most {max} characters")));
+        }
+    }
     let n = app
         .service
         .add_motion(
@@ -195,6 +200,9 @@ pub(crate) async fn vote(
     let n = path_id(&motion)?;
     app.service.may_run_meeting(&user, id).await?;
     let JsonBody(b) = body?;
+    if !super::ledger::six_digits(&b.school) {
+        return Err(ApiError::invalid("school", "a member school's 6-digit URN"));
+    }
     let done = app
         .service
         .record_school_vote(&user, id, &n.to_string(), &b.school, &b.choice)

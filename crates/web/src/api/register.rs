@@ -189,3 +189,59 @@ pub(crate) async fn cluster(
         .into();
     Ok(ok(&body))
 }
+
+/// `GET /api/v1/clusters/{id}/allocation`: the cluster's allocation under the policy in force
+/// today, every pot's budget and every line (with its arithmetic) of the schools this caller may
+/// see; central lines and totals for everyone who may read the cluster. 404 when no policy is
+/// in force.
+pub(crate) async fn allocation(
+    State(app): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let id = ClusterId(path_id(&id)?);
+    Params::parse(query.as_deref(), &[])?;
+    let Some(view) = app.service.cluster_allocation(&user, id).await? else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "no funding policy is in force today",
+        ));
+    };
+    let a = &view.allocation;
+    let shown = |u: &domain::ids::Urn| view.shown.contains(u);
+    Ok(ok(&j!({
+        "cluster": { "id": a.cluster.0, "name": a.cluster_name },
+        "policy": {
+            "name": a.source.policy_name,
+            "id": a.source.policy.map(|p| p.0),
+            "version": a.source.version_number,
+        },
+        "budget_pence": a.budget().pence(),
+        "central_pence": a.central().pence(),
+        "streams": a.streams.iter().map(|s| j!({
+            "name": s.name,
+            "budget_pence": s.budget().pence(),
+            "pots": s.pots.iter().map(|(fence, pot)| j!({
+                "stream": fence.stream.as_ref(),
+                "phase": fence.phase.as_ref(),
+                "budget_pence": pot.budget.pence(),
+                "top_slice_pence": pot.top_slice.pence(),
+                "reconciles": pot.reconciles(),
+                "lines": pot.lines.iter()
+                    .filter(|l| l.urn.is_none_or(|u| shown(&u)))
+                    .map(|l| j!({
+                        "school": l.urn.map(|u| u.to_string()),
+                        "component": l.component.as_ref(),
+                        "amount_pence": l.amount.pence(),
+                        "explanation": l.explain().to_string(),
+                    })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "schools": a.schools.iter().filter(|s| shown(&s.urn)).map(|s| j!({
+            "urn": s.urn.to_string(),
+            "name": s.name,
+            "total_pence": a.school_total(s.urn).pence(),
+        })).collect::<Vec<_>>(),
+    })))
+}
