@@ -744,6 +744,13 @@ pub(crate) async fn horizons(
 
 pub(crate) async fn audit(store: &SqlStore, authority: AuthorityId) -> StoreResult<LedgerAudit> {
     let mut tx = store.pool().begin().await.map_err(db_err)?;
+    let audit = audit_in(&mut tx, authority).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(audit)
+}
+
+/// The audit on a connection already in a transaction (a restore checks it before committing).
+pub(crate) async fn audit_in(tx: &mut sqlx::AnyConnection, authority: AuthorityId) -> StoreResult<LedgerAudit> {
     let a = authority.0;
     let one = |r: AnyRow| int(&r, 0);
     let mut audit = LedgerAudit::default();
@@ -850,7 +857,6 @@ pub(crate) async fn audit(store: &SqlStore, authority: AuthorityId) -> StoreResu
     .await
     .map_err(db_err)?)?)
     .unwrap_or(u64::MAX);
-    tx.commit().await.map_err(db_err)?;
     Ok(audit)
 }
 

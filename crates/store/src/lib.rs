@@ -8,6 +8,7 @@
 
 mod api_tokens;
 mod areas;
+pub mod backup;
 mod casework;
 mod clusters;
 mod design;

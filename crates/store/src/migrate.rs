@@ -5,7 +5,7 @@ use crate::{Dialect, SqlStore, db_err};
 use service::store::StoreResult;
 use sqlx::Row;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "register", include_str!("../migrations/0001_register.sql")),
     (2, "users", include_str!("../migrations/0002_users.sql")),
     (3, "governance", include_str!("../migrations/0003_governance.sql")),
@@ -27,7 +27,7 @@ fn dialect_sql(sql: &str, dialect: Dialect) -> String {
 }
 
 /// Splits a migration into statements at `;` that end a line; comment lines are dropped.
-fn statements(sql: &str) -> Vec<String> {
+pub(crate) fn statements(sql: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     for line in sql.lines() {
