@@ -785,8 +785,8 @@ async fn votes_are_one_per_school_an_upsert_and_the_tally_follows() {
 }
 
 async fn boom() -> &'static str {
-    let detail = "secret detail 1234";
-    if !detail.is_empty() {
+    let detail = std::hint::black_box("secret detail 1234");
+    if detail.len() > 1 {
         panic!("{detail}");
     }
     "unreachable"
