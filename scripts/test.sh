@@ -69,5 +69,10 @@ journey_log="$pg_dir/journeys.log"
 scripts/browser-journey.sh 2>&1 | tee "$journey_log"
 passed=$((passed + $(awk '/^browser journeys passed: /{print $4}' "$journey_log")))
 
+log "API robustness (schemathesis against a live demo server)"
+api_log="$pg_dir/api-fuzz.log"
+scripts/api-fuzz.sh 2>&1 | tee "$api_log"
+passed=$((passed + $(awk '/ generated, [0-9]+ passed/{for(i=1;i<=NF;i++) if($(i+1) ~ /^passed/) s=$i} END{print s+0}' "$api_log")))
+
 log "all tests passed"
 echo "tests: $passed passed, $failed failed"

@@ -9,6 +9,7 @@ mod governance;
 mod import;
 mod ledger_soak;
 mod retention;
+mod token;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -190,6 +191,11 @@ enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// API tokens for the JSON API (/api/v1): each acts as one user.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
     /// Configuration.
     Config {
         /// Print a commented default clusterwise.toml.
@@ -314,6 +320,9 @@ async fn run(cli: Cli) -> Result<Outcome> {
                 println!("max_in_flight = {}", config.max_in_flight);
                 println!("queue_wait_ms = {}", config.queue_wait_ms);
             }
+        }
+        Command::Token { command } => {
+            token::run(command, &config.db).await?;
         }
         Command::Backup {
             db,

@@ -2370,3 +2370,53 @@ contract!(
         assert_eq!(s.evaluation_settings(b).await.unwrap(), None);
     }
 );
+
+contract!(
+    api_tokens_act_as_their_user_until_revoked,
+    |s: store::SqlStore| async move {
+        use service::store::NewApiToken;
+        let a = norfolk(&s).await;
+        let user = s
+            .create_user(NewUser {
+                authority: a,
+                email: "api@example.org".into(),
+                display_name: "Api".into(),
+                role: UserRole::Adviser,
+                scope: Scope::Authority,
+                password_hash: "$argon2id$fake".into(),
+            })
+            .await
+            .unwrap();
+        let id = s
+            .create_api_token(&NewApiToken {
+                token_hash: "h1".into(),
+                user: user.id,
+                label: "label".into(),
+                created_at: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(s.api_token_user("h1").await.unwrap(), Some(user.clone()));
+        assert_eq!(s.api_token_user("h2").await.unwrap(), None);
+        // The hash is unique.
+        let again = s
+            .create_api_token(&NewApiToken {
+                token_hash: "h1".into(),
+                user: user.id,
+                label: String::new(),
+                created_at: 11,
+            })
+            .await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        assert!(s.revoke_api_token(id, 20).await.unwrap());
+        assert!(!s.revoke_api_token(id, 21).await.unwrap(), "revoked once");
+        assert_eq!(s.api_token_user("h1").await.unwrap(), None);
+        let listed = s.api_tokens().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (listed[0].id, listed[0].revoked_at, listed[0].label.as_str()),
+            (id, Some(20), "label")
+        );
+        assert_eq!(listed[0].user, user);
+    }
+);

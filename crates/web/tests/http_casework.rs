@@ -462,6 +462,21 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
         ("POST", "/questionnaires") => Own(&["officer", "adviser"]),
         // Answered by the head of a school it was sent to.
         ("POST", "/questionnaires/{id}") => Own(&["head"]),
+        // ---- api (the same service checks as the pages; sent with each role's bearer token) ----
+        ("GET", "/api/v1/openapi.json") => Public,
+        ("GET", "/api/v1/schools") | ("GET", "/api/v1/clusters") | ("GET", "/api/v1/clusters/{id}") => All,
+        // Everyone who reads the cluster; the lines shown are the service's choice.
+        ("GET", "/api/v1/clusters/{id}/allocation") => All,
+        ("GET", "/api/v1/clusters/{id}/ledger") | ("GET", "/api/v1/clusters/{id}/ledger/entries") => {
+            OwnOrAny(&["clerk", "head", "governor"], OFFICER_ADVISER_EVALUATOR)
+        }
+        ("POST", "/api/v1/clusters/{id}/ledger/entries") => OwnOrAny(CLERK, OFFICER),
+        ("GET", "/api/v1/clusters/{id}/meetings")
+        | ("GET", "/api/v1/meetings/{id}")
+        | ("GET", "/api/v1/meetings/{id}/motions/{motion}/votes") => READS_COMMITTEE,
+        ("POST", "/api/v1/meetings/{id}/motions") | ("POST", "/api/v1/meetings/{id}/motions/{motion}/votes") => {
+            RUNS_COMMITTEE
+        }
         _ => return None,
     })
 }
@@ -633,6 +648,7 @@ async fn records(d: &Demo) -> Records {
 /// Whether a route aims at one school's or cluster's record (by its path, by the pupil its form
 /// names, or by the cluster its query or form names).
 fn aims_at_a_record(method: &str, path: &str) -> bool {
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
     let casework = path.starts_with("/casework/") && path.contains('{')
         || matches!((method, path), ("POST", "/casework/cases") | ("POST", "/casework/gt"));
     let scoped = [
@@ -653,6 +669,10 @@ fn aims_at_a_record(method: &str, path: &str) -> bool {
 fn address(d: &Demo, r: &Records, path: &str, own: bool, who: &str) -> String {
     let pick = |a: i64, b: i64| if own { a } else { b };
     let cluster = pick(d.own_cluster, d.other_cluster);
+    let (prefix, path) = match path.strip_prefix("/api/v1") {
+        Some(rest) => ("/api/v1", rest),
+        None => ("", path),
+    };
     let id = match path {
         p if p.starts_with("/casework/pupils/") => pick(d.own_pupil.id.0, d.other_pupil.id.0),
         p if p.starts_with("/casework/cases/") => pick(d.own_case.0, d.other_case.0),
@@ -677,13 +697,17 @@ fn address(d: &Demo, r: &Records, path: &str, own: bool, who: &str) -> String {
         "/design/compare" => format!("?a=current&b={}", r.scenario),
         _ => String::new(),
     };
-    path.replace("{id}", &id.to_string())
-        .replace("{cluster}", &cluster.to_string())
-        .replace("{entry}", &pick(r.own_entry, r.other_entry).to_string())
-        .replace("{due}", &r.due)
-        .replace("{urn}", &urn.to_string())
-        .replace("{run}", "999999")
-        .replace("{*path}", "clusterwise.css")
+    prefix.to_string()
+        + &path
+            .replace("{id}", &id.to_string())
+            // The approved meeting's second item: a motion with its votes recorded.
+            .replace("{motion}", "2")
+            .replace("{cluster}", &cluster.to_string())
+            .replace("{entry}", &pick(r.own_entry, r.other_entry).to_string())
+            .replace("{due}", &r.due)
+            .replace("{urn}", &urn.to_string())
+            .replace("{run}", "999999")
+            .replace("{*path}", "clusterwise.css")
         + &query
 }
 
@@ -779,8 +803,11 @@ async fn every_route_every_role_own_and_other_scope_is_allowed_or_refused_as_the
     );
 
     let mut sessions = BTreeMap::new();
+    let mut tokens = BTreeMap::new();
     for who in ROLES {
         sessions.insert(who, sign_in(&d.router, who).await);
+        let email = format!("{who}@demo.clusterwise.test");
+        tokens.insert(who, d.service.create_api_token(&email, "matrix").await.unwrap().token);
     }
     let mut failures = Vec::new();
     let mut marker_seen = Vec::new();
@@ -828,6 +855,17 @@ async fn every_route_every_role_own_and_other_scope_is_allowed_or_refused_as_the
                 let (cookie, csrf) = &sessions[who];
                 let addr = address(&d, &r, path, own, who);
                 let reply = match (method.as_str(), path.as_str()) {
+                    // The API: the role's bearer token; a POST's empty JSON body fails validation.
+                    (_, p) if p.starts_with("/api/") => {
+                        let r = Request::builder()
+                            .method(method.as_str())
+                            .uri(&addr)
+                            .header(header::AUTHORIZATION, format!("Bearer {}", tokens[who]))
+                            .header(header::CONTENT_TYPE, "application/json")
+                            .header("idempotency-key", "matrix-key-1");
+                        let body = if method == "POST" { "{}" } else { "" };
+                        send(&d.router, r.body(Body::from(body)).unwrap()).await
+                    }
                     ("GET", _) => send(&d.router, get(&addr, Some(cookie))).await,
                     ("POST", "/import" | "/metrics/import") => {
                         send(&d.router, post_multipart(&addr, cookie, csrf)).await
