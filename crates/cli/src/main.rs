@@ -8,6 +8,7 @@ mod governance;
 mod import;
 mod ledger_soak;
 mod retention;
+mod token;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -135,6 +136,11 @@ enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// API tokens for the JSON API (/api/v1): each acts as one user.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
     /// Configuration.
     Config {
         /// Print a commented default clusterwise.toml.
@@ -257,6 +263,9 @@ async fn run(cli: Cli) -> Result<Outcome> {
                 println!("secure_cookies = {}", config.secure_cookies);
                 println!("max_upload_mib = {}", config.max_upload_mib);
             }
+        }
+        Command::Token { command } => {
+            token::run(command, &config.db).await?;
         }
         Command::LedgerSoak { db, entries, from } => {
             let service = open(&db).await?;

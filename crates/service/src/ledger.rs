@@ -1003,3 +1003,66 @@ impl Service {
         Ok(u64::try_from(ledgers.len()).unwrap_or(0))
     }
 }
+
+/// A cluster's ledger for the JSON API: the view, each account's balance as the user may see it,
+/// the journal's length and each visible entry's idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedLedger {
+    pub view: LedgerView,
+    /// Entries in the journal (all of them, whoever asks: the count is not a secret).
+    pub entries: i64,
+    /// Each account's balance (debits minus credits, pence); a school-scoped user gets only its
+    /// school's accounts, an evaluator none.
+    pub accounts: Vec<(domain::funding::ledger::Account, i64)>,
+    /// The sum of every account's balance: 0 when the ledger balances (always, whoever asks).
+    pub sum_pence: i64,
+    /// Idempotency key of each entry in `view.journal`.
+    pub keys: std::collections::BTreeMap<EntryId, String>,
+}
+
+impl Service {
+    /// Refuses (403 or 404) unless the user may post some kind of entry to the cluster's ledger:
+    /// the check a caller gets before the body of its posting is judged.
+    pub async fn may_post_to_ledger(&self, user: &User, cluster: ClusterId) -> ServiceResult<()> {
+        let (_, _, _, access) = self.ledger_scope(user, cluster).await?;
+        if access.may_post.is_empty() {
+            return Err(ServiceError::Forbidden(format!(
+                "a {} may not post to the cluster ledger: an authority officer records receipts; the cluster's own chair or clerk posts the rest",
+                user.role.label().to_lowercase()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The cluster's ledger with its balances by account and the keys of the entries shown.
+    pub async fn keyed_ledger(&self, user: &User, cluster: ClusterId) -> ServiceResult<KeyedLedger> {
+        let view = self.ledger(user, cluster).await?;
+        let snapshot = self.store.ledger_snapshot(user.authority, cluster).await?;
+        let sum_pence = snapshot
+            .balances
+            .sum()
+            .ok_or_else(|| ServiceError::Unexpected("the ledger's balances overflow".into()))?;
+        let accounts = snapshot
+            .balances
+            .iter()
+            .filter(|_| view.access.sees_schools)
+            .filter(|(a, _)| view.access.only_school.is_none_or(|u| a.holder == Holder::School(u)))
+            .map(|(a, v)| (a.clone(), v))
+            .collect();
+        let shown: BTreeSet<EntryId> = view.journal.iter().map(|e| e.id).collect();
+        let keys = self
+            .store
+            .ledger_keys(user.authority, cluster)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| shown.contains(id))
+            .collect();
+        Ok(KeyedLedger {
+            view,
+            entries: snapshot.seq,
+            accounts,
+            sum_pence,
+            keys,
+        })
+    }
+}

@@ -18,6 +18,7 @@ pub mod policies;
 pub mod policy_file;
 pub mod register;
 pub mod store;
+pub mod tokens;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{ServiceError, ServiceResult};

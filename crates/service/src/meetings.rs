@@ -17,7 +17,7 @@ mod records;
 
 pub use business::{
     ActionInput, DeclarationInput, ElectionInput, ElectionView, ItemInput, ItemView, MeetingView, MinutesState,
-    MotionInput, ReceiptInput, ScheduleInput, VotesInput,
+    MotionInput, ReceiptInput, ScheduleInput, SchoolVote, VotesInput,
 };
 pub use records::*;
 

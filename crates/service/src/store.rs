@@ -613,4 +613,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         authority: AuthorityId,
         questionnaire: i64,
     ) -> StoreResult<Vec<domain::evaluation::questionnaire::Response>>;
+
+    // ---- api tokens ----
+    /// Stores a new API token (its hash) for a user; returns its id.
+    async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<i64>;
+    /// The user a live (unrevoked) token hash acts as.
+    async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+    /// Every API token of every authority (for the operator's `token list`), newest first.
+    async fn api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>>;
+    /// Stamps a token revoked at `at`; false when there is no live token with that id.
+    async fn revoke_api_token(&self, id: i64, at: i64) -> StoreResult<bool>;
+    // ---- ledger keys (api) ----
+    /// Every entry of a cluster's journal with its idempotency key, in journal order.
+    async fn ledger_keys(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<Vec<(domain::funding::ledger::EntryId, String)>>;
+}
+
+/// A new API token: only the SHA-256 of the token is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiToken {
+    pub token_hash: String,
+    pub user: UserId,
+    pub label: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// An API token as listed (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenRecord {
+    pub id: i64,
+    pub user: User,
+    pub label: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
 }

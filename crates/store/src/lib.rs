@@ -6,6 +6,7 @@
 //! query is scoped by authority. Each trait method is atomic: multi-statement writes run in one
 //! transaction. Integers are BIGINT, booleans 0/1, dates ISO-8601 text, money integer pence.
 
+mod api_tokens;
 mod areas;
 mod casework;
 mod clusters;
@@ -34,8 +35,8 @@ use domain::import::{MembershipRecord, SchoolRecord};
 use domain::school::SchoolWithCensus;
 use service::ledger::{KeyedEntry, LedgerAudit, LedgerPosting, LedgerSnapshot, PostOutcome};
 use service::store::{
-    Authority, ClusterDetail, ClusterSummary, NewUser, SchoolDetail, SchoolPage, SchoolQuery, SessionRecord, Store,
-    StoreError, StoreResult, WriteCounts,
+    ApiTokenRecord, Authority, ClusterDetail, ClusterSummary, NewApiToken, NewUser, SchoolDetail, SchoolPage,
+    SchoolQuery, SessionRecord, Store, StoreError, StoreResult, WriteCounts,
 };
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
@@ -769,6 +770,22 @@ impl Store for SqlStore {
         questionnaire: i64,
     ) -> StoreResult<Vec<domain::evaluation::questionnaire::Response>> {
         evaluation::questionnaire_responses(self, authority, questionnaire).await
+    }
+    // ---- api tokens ----
+    async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<i64> {
+        api_tokens::create(self, token).await
+    }
+    async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<User>> {
+        api_tokens::user(self, token_hash).await
+    }
+    async fn api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>> {
+        api_tokens::list(self).await
+    }
+    async fn revoke_api_token(&self, id: i64, at: i64) -> StoreResult<bool> {
+        api_tokens::revoke(self, id, at).await
+    }
+    async fn ledger_keys(&self, authority: AuthorityId, cluster: ClusterId) -> StoreResult<Vec<(EntryId, String)>> {
+        api_tokens::ledger_keys(self, authority, cluster).await
     }
 }
 

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "meetings", include_str!("../migrations/0007_meetings.sql")),
     (8, "casework", include_str!("../migrations/0008_casework.sql")),
     (9, "evaluation", include_str!("../migrations/0009_evaluation.sql")),
+    (11, "api_tokens", include_str!("../migrations/0011_api_tokens.sql")),
 ];
 
 fn dialect_sql(sql: &str, dialect: Dialect) -> String {

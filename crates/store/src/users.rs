@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 const USER_COLUMNS: &str =
     "u.id, u.authority_id, u.email, u.display_name, u.role, u.scope_kind, u.scope_cluster, u.scope_urn";
 
-fn user_from_row(r: &AnyRow) -> StoreResult<User> {
+pub(crate) fn user_from_row(r: &AnyRow) -> StoreResult<User> {
     let role = text(r, 4)?;
     let scope_kind = text(r, 5)?;
     let scope = match scope_kind.as_str() {

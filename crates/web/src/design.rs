@@ -36,29 +36,25 @@ pub(crate) struct Runs {
 }
 
 impl Runs {
+    /// The runs, even after a panic elsewhere poisoned the lock: each change is one map
+    /// operation, so what a panicking holder left is still whole.
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ScenarioId, RunEntry>> {
+        self.runs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
     fn start(&self, id: ScenarioId, authority: AuthorityId) {
-        if let Ok(mut r) = self.runs.lock() {
-            r.insert(id, (authority, None));
-        }
+        self.lock().insert(id, (authority, None));
     }
     fn update(&self, id: ScenarioId, p: &RunProgress) {
-        if let Ok(mut r) = self.runs.lock()
-            && let Some(entry) = r.get_mut(&id)
-        {
+        if let Some(entry) = self.lock().get_mut(&id) {
             entry.1 = Some(*p);
         }
     }
     fn finish(&self, id: ScenarioId) {
-        if let Ok(mut r) = self.runs.lock() {
-            r.remove(&id);
-        }
+        self.lock().remove(&id);
     }
     /// `None`: not running here. `Some(None)`: started, no progress reported yet.
     fn get(&self, id: ScenarioId, authority: AuthorityId) -> Option<Option<RunProgress>> {
-        self.runs
-            .lock()
-            .ok()
-            .and_then(|r| r.get(&id).filter(|(a, _)| *a == authority).map(|(_, p)| *p))
+        self.lock().get(&id).filter(|(a, _)| *a == authority).map(|(_, p)| *p)
     }
 }
 

@@ -47,9 +47,15 @@ pub(crate) struct Runs {
 const KEEP_RUNS: usize = 200;
 
 impl Runs {
+    /// The runs, even after a panic elsewhere poisoned the lock: each change is one map
+    /// operation, so what a panicking holder left is still whole.
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Run>> {
+        self.runs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
     fn insert(&self, run: Run) -> u64 {
         let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Ok(mut runs) = self.runs.lock() {
+        {
+            let mut runs = self.lock();
             while runs.len() >= KEEP_RUNS {
                 let oldest = runs
                     .iter()
@@ -66,14 +72,12 @@ impl Runs {
         id
     }
     fn finish(&self, id: u64, state: RunState) {
-        if let Ok(mut runs) = self.runs.lock()
-            && let Some(run) = runs.get_mut(&id)
-        {
+        if let Some(run) = self.lock().get_mut(&id) {
             run.state = state;
         }
     }
     fn get(&self, id: u64) -> Option<Run> {
-        self.runs.lock().ok().and_then(|r| r.get(&id).cloned())
+        self.lock().get(&id).cloned()
     }
 }
 

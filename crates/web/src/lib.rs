@@ -7,6 +7,7 @@
 //! (a Content-Security-Policy without `unsafe-inline`, `nosniff`, `frame-ancestors 'none'`) and
 //! signed-in pages are `no-store`.
 
+mod api;
 mod assets;
 mod casework;
 mod design;
@@ -207,14 +208,51 @@ pub fn router(service: Service, config: WebConfig) -> Router {
         // ---- end evaluation ----
         .route("/sign-out", post(session::sign_out))
         .route_layer(middleware::from_fn_with_state(state.clone(), session::require_session));
-    Router::new()
+    // ---- api (JSON; bearer tokens or a session with X-CSRF-Token; see api.rs) ----
+    let api = Router::new()
+        .route("/api/v1/schools", get(api::register::schools))
+        .route("/api/v1/clusters", get(api::register::clusters))
+        .route("/api/v1/clusters/{id}", get(api::register::cluster))
+        .route("/api/v1/clusters/{id}/allocation", get(api::register::allocation))
+        .route("/api/v1/clusters/{id}/ledger", get(api::ledger::ledger))
+        .route(
+            "/api/v1/clusters/{id}/ledger/entries",
+            get(api::ledger::entries).post(api::ledger::post_entry),
+        )
+        .route("/api/v1/clusters/{id}/meetings", get(api::meetings::list))
+        .route("/api/v1/meetings/{id}", get(api::meetings::meeting))
+        .route("/api/v1/meetings/{id}/motions", post(api::meetings::add_motion))
+        .route(
+            "/api/v1/meetings/{id}/motions/{motion}/votes",
+            get(api::meetings::votes).post(api::meetings::vote),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), api::authenticate))
+        .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES));
+    // ---- end api ----
+    let app = Router::new()
         .route("/health", get(pages::health))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .merge(api)
         .route("/sign-in", get(session::sign_in_form).post(session::sign_in))
         .route("/assets/{*path}", get(assets::serve))
         .merge(signed_in)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .with_state(state);
+    outer_layers(app, limit)
+}
+
+/// The layers every response passes through, outermost last: a panic in a handler becomes a 500
+/// without details (the cause is logged) and the server goes on; the security headers; early
+/// refusal of oversized bodies; and under `/api/` every error in the API's JSON shape. Public so
+/// a test can put a panicking route behind the same layers.
+pub fn outer_layers(router: Router, max_upload_bytes: usize) -> Router {
+    router
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(security::panicked))
         .layer(middleware::from_fn(security::headers))
-        .layer(middleware::from_fn_with_state(limit, security::refuse_oversized))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            max_upload_bytes,
+            security::refuse_oversized,
+        ))
+        .layer(middleware::from_fn(api::json_errors))
 }

@@ -58,3 +58,15 @@ pub(crate) async fn refuse_oversized(State(limit): State<usize>, request: Reques
     }
     next.run(request).await
 }
+
+/// A handler panicked (tower-http's `CatchPanicLayer`): 500 with no details, the cause logged,
+/// and the server goes on. Under `/api/` the body becomes the JSON error shape.
+pub(crate) fn panicked(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = cause
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| cause.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    tracing::error!(cause = %what, "a request handler panicked");
+    WebError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}

@@ -1298,3 +1298,143 @@ impl Service {
         self.save_changed(user, &ctx, m).await.map(|_| ())
     }
 }
+
+/// What recording one school's vote did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolVote {
+    pub item: usize,
+    pub school: Urn,
+    pub choice: Choice,
+    /// `false`: the school's vote was already this (nothing was written).
+    pub changed: bool,
+}
+
+/// How often a step retries when another save of the same meeting came first.
+const SAVE_ATTEMPTS: usize = 20;
+
+impl Service {
+    /// Refuses (403 or 404) unless the user runs this meeting's committee: the check a caller
+    /// gets before the body of its request is judged.
+    pub async fn may_run_meeting(&self, user: &User, id: MeetingId) -> ServiceResult<()> {
+        self.meeting_to_change(user, id).await.map(|_| ())
+    }
+
+    /// Adds an agenda item with a motion on it, in one save: its title, the motion's words, a
+    /// proposer and a different seconder, both present. Returns the item's number.
+    pub async fn add_motion(
+        &self,
+        user: &User,
+        id: MeetingId,
+        title: &str,
+        input: &MotionInput,
+    ) -> ServiceResult<usize> {
+        for _ in 0..SAVE_ATTEMPTS {
+            let ctx = self.meeting_to_change(user, id).await?;
+            require_open(&ctx)?;
+            require_held(&ctx)?;
+            let title = text_field("title", title, 200, true)?;
+            let text = text_field("text", &input.text, 2_000, true)?;
+            let proposer = parse_person("proposer", &input.proposer, &ctx.register)?;
+            let seconder = parse_person("seconder", &input.seconder, &ctx.register)?;
+            if proposer == seconder {
+                return Err(invalid("seconder", "a motion needs a seconder other than its proposer"));
+            }
+            for (field, p) in [("proposer", proposer), ("seconder", seconder)] {
+                if !present(&ctx.record).any(|x| x == p) {
+                    return Err(invalid(
+                        field,
+                        format!("{} must be present at the meeting", ctx.register.name_of(p)),
+                    ));
+                }
+            }
+            let mut m = ctx.record.clone();
+            m.items.push(AgendaItem {
+                title,
+                restricted: false,
+                restricted_to: None,
+                papers: Vec::new(),
+                declarations: Vec::new(),
+                motion: Some(MotionRecord {
+                    text,
+                    proposer,
+                    seconder,
+                }),
+                votes: Vec::new(),
+                casting_vote: None,
+                recorded_outcome: None,
+                approves_minutes_of: None,
+            });
+            let n = m.items.len();
+            match self.save_changed(user, &ctx, m).await {
+                Err(ServiceError::Conflict(_)) => continue,
+                other => return other.map(|_| n),
+            }
+        }
+        Err(ServiceError::Conflict(
+            "the meeting is busy with other changes: try again".into(),
+        ))
+    }
+
+    /// Records one school's vote on an item's motion before its result is declared, replacing
+    /// that school's earlier vote (one vote per school). Recording the same vote again changes
+    /// nothing, so a retry is harmless. When another save of the meeting lands first, the vote is
+    /// applied again to the record as it then stands, so concurrent votes are never lost.
+    pub async fn record_school_vote(
+        &self,
+        user: &User,
+        id: MeetingId,
+        item: &str,
+        school: &str,
+        choice: &str,
+    ) -> ServiceResult<SchoolVote> {
+        let school = Urn::parse(school.trim()).map_err(|e| invalid("school", e))?;
+        let choice = Choice::parse(choice.trim()).ok_or_else(|| invalid("choice", "choose for, against or abstain"))?;
+        for _ in 0..SAVE_ATTEMPTS {
+            let ctx = self.meeting_to_change(user, id).await?;
+            require_open(&ctx)?;
+            require_held(&ctx)?;
+            let i = item_index(item, &ctx.record)?;
+            let n = i + 1;
+            let it = &ctx.record.items[i];
+            if it.motion.is_none() {
+                return Err(invalid("motion", format!("item {n} has no motion: propose one first")));
+            }
+            if it.recorded_outcome.is_some() {
+                return Err(ServiceError::Conflict(format!(
+                    "votes: the result of item {n} is declared and recorded; clear its votes to record them again"
+                )));
+            }
+            if it.votes.iter().any(|(u, c)| *u == school && *c == choice) {
+                return Ok(SchoolVote {
+                    item: n,
+                    school,
+                    choice,
+                    changed: false,
+                });
+            }
+            let mut m = ctx.record.clone();
+            m.items[i].votes.retain(|(u, _)| *u != school);
+            m.items[i].votes.push((school, choice));
+            m.items[i].votes.sort_by_key(|(u, _)| *u);
+            let ev = evaluate_meeting(&ctx, &m)?;
+            if let Some(e) = &ev.items[i].error {
+                return Err(invalid("school", e));
+            }
+            match self.save_changed(user, &ctx, m).await {
+                Err(ServiceError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+                Ok(_) => {
+                    return Ok(SchoolVote {
+                        item: n,
+                        school,
+                        choice,
+                        changed: true,
+                    });
+                }
+            }
+        }
+        Err(ServiceError::Conflict(
+            "the meeting is busy with other changes: try again".into(),
+        ))
+    }
+}

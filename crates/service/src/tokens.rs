@@ -1,0 +1,91 @@
+//! API tokens: bearer tokens for the JSON API. A token acts as one user, with that user's role and
+//! scope, so every check the service makes for a signed-in person applies to it unchanged. The
+//! token is shown once when made; only its SHA-256 is stored (as for sessions). Tokens are made
+//! and revoked by the operator (`clusterwise token create|revoke|list`), who holds the database.
+
+use crate::auth::token_hash;
+use crate::store::{ApiTokenRecord, NewApiToken};
+use crate::{Service, ServiceError, ServiceResult};
+use domain::access::User;
+
+/// Every API token starts with this, so a leaked one is recognisable (and a session token never
+/// passes for one).
+pub const TOKEN_PREFIX: &str = "cwt_";
+
+/// A token just made: `token` is shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub id: i64,
+    pub token: String,
+    pub user: User,
+}
+
+fn well_formed(token: &str) -> bool {
+    token
+        .strip_prefix(TOKEN_PREFIX)
+        .is_some_and(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+impl Service {
+    /// Makes a token acting as the user with this e-mail address.
+    pub async fn create_api_token(&self, email: &str, label: &str) -> ServiceResult<NewToken> {
+        let email = email.trim().to_ascii_lowercase();
+        let label = label.trim();
+        if label.chars().count() > 200 || label.chars().any(char::is_control) {
+            return Err(ServiceError::Invalid(
+                "label: at most 200 characters, with no control characters".into(),
+            ));
+        }
+        let (user, _) = self
+            .store
+            .user_credentials(&email)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("a user with email {email}")))?;
+        let token = format!("{TOKEN_PREFIX}{}", crate::auth::new_token());
+        let id = self
+            .store
+            .create_api_token(&NewApiToken {
+                token_hash: token_hash(&token),
+                user: user.id,
+                label: label.to_string(),
+                created_at: self.clock.now(),
+            })
+            .await?;
+        Ok(NewToken { id, token, user })
+    }
+
+    /// The user a bearer token acts as, if it is a live token.
+    pub async fn api_token_user(&self, token: &str) -> ServiceResult<Option<User>> {
+        if !well_formed(token) {
+            return Ok(None);
+        }
+        Ok(self.store.api_token_user(&token_hash(token)).await?)
+    }
+
+    /// Every token (never the token itself), newest first.
+    pub async fn api_tokens(&self) -> ServiceResult<Vec<ApiTokenRecord>> {
+        Ok(self.store.api_tokens().await?)
+    }
+
+    /// Revokes a token by its id; requests carrying it are refused from then on.
+    pub async fn revoke_api_token(&self, id: i64) -> ServiceResult<()> {
+        if self.store.revoke_api_token(id, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound(format!("a live API token with id {id}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_prefixed_64_hex_tokens_are_looked_up() {
+        assert!(well_formed(&format!("cwt_{}", "a".repeat(64))));
+        assert!(!well_formed(&"a".repeat(64)));
+        assert!(!well_formed(&format!("cwt_{}", "g".repeat(64))));
+        assert!(!well_formed("cwt_"));
+    }
+}

@@ -1,0 +1,90 @@
+//! API tokens (bearer tokens for the JSON API) and the ledger's idempotency keys, for the API.
+
+use crate::rows::{int, opt_i64, text};
+use crate::{SqlStore, db_err};
+use domain::access::User;
+use domain::funding::ledger::EntryId;
+use domain::ids::{AuthorityId, ClusterId};
+use service::store::{ApiTokenRecord, NewApiToken, StoreResult};
+
+const USER_COLUMNS: &str =
+    "u.id, u.authority_id, u.email, u.display_name, u.role, u.scope_kind, u.scope_cluster, u.scope_urn";
+
+pub(crate) async fn create(store: &SqlStore, t: &NewApiToken) -> StoreResult<i64> {
+    let row = sqlx::query(
+        "INSERT INTO api_tokens (token_hash, user_id, label, created_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, NULL) RETURNING id",
+    )
+    .bind(t.token_hash.clone())
+    .bind(t.user.0)
+    .bind(t.label.clone())
+    .bind(t.created_at)
+    .fetch_one(store.pool())
+    .await
+    .map_err(db_err)?;
+    int(&row, 0)
+}
+
+pub(crate) async fn user(store: &SqlStore, token_hash: &str) -> StoreResult<Option<User>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+    );
+    sqlx::query(&sql)
+        .bind(token_hash)
+        .fetch_optional(store.pool())
+        .await
+        .map_err(db_err)?
+        .map(|r| crate::users::user_from_row(&r))
+        .transpose()
+}
+
+pub(crate) async fn list(store: &SqlStore) -> StoreResult<Vec<ApiTokenRecord>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS}, t.id, t.label, t.created_at, t.revoked_at \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id DESC"
+    );
+    sqlx::query(&sql)
+        .fetch_all(store.pool())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            Ok(ApiTokenRecord {
+                user: crate::users::user_from_row(r)?,
+                id: int(r, 8)?,
+                label: text(r, 9)?,
+                created_at: int(r, 10)?,
+                revoked_at: opt_i64(r, 11)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn revoke(store: &SqlStore, id: i64, at: i64) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(at)
+        .bind(id)
+        .execute(store.pool())
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn ledger_keys(
+    store: &SqlStore,
+    authority: AuthorityId,
+    cluster: ClusterId,
+) -> StoreResult<Vec<(EntryId, String)>> {
+    sqlx::query(
+        "SELECT id, idempotency_key FROM ledger_entries WHERE authority_id = $1 AND cluster_id = $2 ORDER BY seq",
+    )
+    .bind(authority.0)
+    .bind(cluster.0)
+    .fetch_all(store.pool())
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| Ok((EntryId(int(r, 0)?), text(r, 1)?)))
+    .collect()
+}
