@@ -20,6 +20,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("storage error: {0}")]
     Other(String),
+    /// The database's disk (or its size limit) is full. The write was rolled back whole; the
+    /// next one succeeds once space is freed. Holds the database's own message, for the log.
+    #[error("the database disk is full: {0}")]
+    DiskFull(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -23,10 +23,15 @@ fn corrupt(what: &str, v: impl std::fmt::Display) -> StoreError {
 }
 
 /// Whether a committed posting survives a crash: SQLite must run in WAL mode with
-/// `synchronous = FULL` (or EXTRA). An in-memory database survives nothing anyway (tests);
-/// PostgreSQL is durable by itself. Returns the reason postings are refused, if they are.
+/// `synchronous = FULL` (or EXTRA); PostgreSQL with `fsync = on` (else a crash can corrupt the
+/// whole cluster), `full_page_writes = on` (else a torn page cannot be repaired) and
+/// `synchronous_commit` not `off` (else an acknowledged commit can be lost). An in-memory
+/// database survives nothing anyway (tests). Returns the reason postings are refused, if they are.
 pub(crate) async fn durability_refusal(store: &SqlStore, in_memory: bool) -> StoreResult<Option<String>> {
-    if store.dialect() != Dialect::Sqlite || in_memory {
+    if store.dialect() == Dialect::Postgres {
+        return postgres_durability_refusal(store).await;
+    }
+    if in_memory {
         return Ok(None);
     }
     let mut conn = store.pool().acquire().await.map_err(db_err)?;
@@ -47,6 +52,32 @@ pub(crate) async fn durability_refusal(store: &SqlStore, in_memory: bool) -> Sto
         "ledger postings are refused: SQLite runs with journal_mode={mode} and synchronous={sync}, but the ledger needs \
          journal_mode=wal and synchronous=2 (FULL) so that a crash can neither lose nor half-write a posting \
          (is the database on a file system without shared memory, such as a network share?)"
+    )))
+}
+
+async fn postgres_durability_refusal(store: &SqlStore) -> StoreResult<Option<String>> {
+    let mut conn = store.pool().acquire().await.map_err(db_err)?;
+    let mut settings = Vec::new();
+    for name in ["fsync", "full_page_writes", "synchronous_commit"] {
+        let row = sqlx::query(&format!("SHOW {name}"))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        settings.push((name, text(&row, 0)?));
+    }
+    let unsafe_ones: Vec<String> = settings
+        .iter()
+        .filter(|(_, v)| v.eq_ignore_ascii_case("off"))
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect();
+    if unsafe_ones.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "ledger postings are refused: PostgreSQL runs with {}, but the ledger needs fsync=on, full_page_writes=on and \
+         synchronous_commit on (or local, remote_write, remote_apply) so that a crash can neither lose nor \
+         half-write a posting; change postgresql.conf (or ALTER SYSTEM / ALTER ROLE) and restart Clusterwise",
+        unsafe_ones.join(", ")
     )))
 }
 

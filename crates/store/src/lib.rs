@@ -41,6 +41,8 @@ use service::store::{
 };
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 // ---- casework ----
 use domain::casework::gt::GtEntry;
@@ -70,12 +72,23 @@ pub struct SqlStore {
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(d) = &e
-        && d.is_unique_violation()
-    {
-        return StoreError::Conflict(d.message().to_string());
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            return StoreError::Conflict(d.message().to_string());
+        }
+        if d.code().is_some_and(|c| is_disk_full(&c)) {
+            return StoreError::DiskFull(d.message().to_string());
+        }
     }
     StoreError::Other(e.to_string())
+}
+
+/// Whether a database error code means the disk (or the database's size limit) is full:
+/// SQLite's `SQLITE_FULL` (13; a write, WAL append or checkpoint that met `ENOSPC`, or
+/// `max_page_count`) and `SQLITE_IOERR_SHMSIZE` (4874; the WAL index could not grow), and
+/// PostgreSQL's SQLSTATE `53100` (`disk_full`).
+pub fn is_disk_full(code: &str) -> bool {
+    matches!(code, "13" | "4874" | "53100")
 }
 
 /// Turns what a person typed (`clusterwise.db`, `sqlite://x.db`, `postgres://…`) into a URL.
@@ -101,6 +114,18 @@ pub fn normalise_url(db: &str) -> (String, Dialect) {
 
 /// Connects (creating an SQLite file when missing) and brings the schema up to date.
 pub async fn connect(db: &str) -> StoreResult<SqlStore> {
+    connect_inner(db, None).await
+}
+
+/// For the disk-full tests where no small file system can be mounted: an SQLite store whose
+/// database cannot grow beyond `max_pages` pages (read before every use of a connection, so the
+/// test can "free space" by raising it), giving `SQLITE_FULL` as a full disk does. The product
+/// never calls this.
+pub async fn connect_with_page_limit(db: &str, max_pages: Arc<AtomicU64>) -> StoreResult<SqlStore> {
+    connect_inner(db, Some(max_pages)).await
+}
+
+async fn connect_inner(db: &str, page_limit: Option<Arc<AtomicU64>>) -> StoreResult<SqlStore> {
     install_default_drivers();
     let (url, dialect) = normalise_url(db);
     let in_memory = url == "sqlite::memory:";
@@ -117,14 +142,35 @@ pub async fn connect(db: &str) -> StoreResult<SqlStore> {
     }
     .acquire_timeout(Duration::from_secs(30));
     if dialect == Dialect::Sqlite {
-        options = options.after_connect(|conn, _meta| {
+        let limit = page_limit.clone();
+        options = options.after_connect(move |conn, _meta| {
+            let limit = limit.as_ref().map(|l| l.load(Ordering::SeqCst));
             Box::pin(async move {
                 // WAL with full synchronisation: a committed write survives power loss.
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 conn.execute("PRAGMA busy_timeout = 10000").await?;
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.execute("PRAGMA synchronous = FULL").await?;
+                if let Some(pages) = limit {
+                    conn.execute(format!("PRAGMA max_page_count = {pages}").as_str())
+                        .await?;
+                }
                 Ok(())
+            })
+        });
+        options = options.before_acquire(move |conn, _meta| {
+            let limit = page_limit
+                .as_ref()
+                .map(|l| format!("PRAGMA max_page_count = {}", l.load(Ordering::SeqCst)));
+            Box::pin(async move {
+                if !sqlite_connection_is_clean(conn).await {
+                    tracing::warn!("an SQLite connection left inside a transaction (after a failed write) is closed");
+                    return Ok(false);
+                }
+                if let Some(sql) = limit {
+                    conn.execute(sql.as_str()).await?;
+                }
+                Ok(true)
             })
         });
     }
@@ -148,6 +194,24 @@ pub async fn connect(db: &str) -> StoreResult<SqlStore> {
 /// A fresh, migrated in-memory SQLite database (tests).
 pub async fn connect_in_memory() -> StoreResult<SqlStore> {
     connect("sqlite::memory:").await
+}
+
+/// Whether an SQLite connection is outside any transaction, as sqlx and SQLite both see it.
+///
+/// A write that fails with `SQLITE_FULL` or an I/O error may be rolled back by SQLite itself;
+/// sqlx then cannot roll it back and still counts the transaction as open, so its next
+/// "transaction" would be a savepoint inside a phantom one. Before a pooled connection is used
+/// again this checks both views (`BEGIN` fails inside a transaction; `BEGIN; ROLLBACK` outside
+/// one takes no lock and touches no file); a connection that fails is closed and replaced.
+async fn sqlite_connection_is_clean(conn: &mut sqlx::AnyConnection) -> bool {
+    use sqlx::Connection;
+    if conn.is_in_transaction() {
+        return false;
+    }
+    if conn.execute("BEGIN").await.is_err() {
+        return false;
+    }
+    conn.execute("ROLLBACK").await.is_ok()
 }
 
 /// Hides a password in a database URL for messages.
@@ -187,6 +251,23 @@ impl SqlStore {
     }
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+    /// Copies SQLite's write-ahead log into the database file and empties it
+    /// (`wal_checkpoint(TRUNCATE)`); nothing on PostgreSQL. A checkpoint that meets a full disk
+    /// fails as [`StoreError::DiskFull`] and loses nothing: the log still holds every commit.
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        if self.dialect == Dialect::Sqlite {
+            let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+            if row.try_get::<i64, _>(0).map_err(db_err)? != 0 {
+                return Err(StoreError::Other(
+                    "the checkpoint was blocked by a reader or writer".into(),
+                ));
+            }
+        }
+        Ok(())
     }
     /// Runs SQLite's integrity check (PostgreSQL: a trivial query). Used by the reliability harness.
     pub async fn integrity_check(&self) -> StoreResult<String> {

@@ -126,6 +126,11 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(%cause, "unexpected error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
+            // The same words as the HTML page: nothing was saved, free space, no restart.
+            ServiceError::DiskFull(cause) => {
+                tracing::error!(%cause, "the database disk is full; the write was rolled back");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, service::error::DISK_FULL)
+            }
         }
     }
 }
@@ -144,7 +149,9 @@ pub(crate) fn error_body(status: StatusCode, message: &str, field: Option<&str>)
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let message = if self.status.is_server_error() {
+        // A 503 says why and what to do (a full disk); other 5xx say nothing of the cause.
+        let unavailable = self.status == StatusCode::SERVICE_UNAVAILABLE;
+        let message = if self.status.is_server_error() && !unavailable {
             "internal error"
         } else {
             self.message.as_str()
@@ -153,6 +160,10 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if unavailable {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         }
         r
     }

@@ -10,6 +10,8 @@ use service::ServiceError;
 pub(crate) struct WebError {
     status: StatusCode,
     message: String,
+    /// A heading of its own (else one for the status).
+    heading: Option<&'static str>,
 }
 
 impl WebError {
@@ -17,6 +19,7 @@ impl WebError {
         WebError {
             status,
             message: message.into(),
+            heading: None,
         }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -45,6 +48,14 @@ impl From<ServiceError> for WebError {
                 tracing::error!(%cause, "unexpected error");
                 WebError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
+            // Shown as it is: it names no internals and tells the person what to do.
+            ServiceError::DiskFull(cause) => {
+                tracing::error!(%cause, "the database disk is full; the write was rolled back");
+                WebError {
+                    heading: Some("The database disk is full"),
+                    ..WebError::new(StatusCode::SERVICE_UNAVAILABLE, service::error::DISK_FULL)
+                }
+            }
         }
     }
 }
@@ -65,7 +76,7 @@ struct ErrorPage<'a> {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let heading = match self.status {
+        let heading = self.heading.unwrap_or(match self.status {
             StatusCode::NOT_FOUND => "Page not found",
             StatusCode::FORBIDDEN => "You cannot do that",
             StatusCode::UNAUTHORIZED => "Sign in first",
@@ -73,9 +84,10 @@ impl IntoResponse for WebError {
             StatusCode::SERVICE_UNAVAILABLE => "Sorry, the service is busy",
             s if s.is_server_error() => "Sorry, there is a problem with the service",
             _ => "There is a problem",
-        };
-        // 503 is load shedding (crate::shed), whose message says only to try again.
-        let message = if self.status.is_server_error() && self.status != StatusCode::SERVICE_UNAVAILABLE {
+        });
+        // A 503 says why and what to do (a full disk); other 5xx say nothing of the cause.
+        let unavailable = self.status == StatusCode::SERVICE_UNAVAILABLE;
+        let message = if self.status.is_server_error() && !unavailable {
             "Try again later. If it keeps happening, tell your system administrator."
         } else {
             self.message.as_str()
@@ -83,6 +95,13 @@ impl IntoResponse for WebError {
         let body = ErrorPage { heading, message }
             .render()
             .unwrap_or_else(|_| format!("{heading}: {message}"));
-        (self.status, Html(body)).into_response()
+        let mut response = (self.status, Html(body)).into_response();
+        if unavailable {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
+        }
+        response
     }
 }
