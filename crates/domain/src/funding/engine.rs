@@ -4,8 +4,8 @@
 //! what remains split by a model (equal, pupils, FSM-weighted, FSM count, need index, minimum then
 //! need, inspection grade). Every line carries its arithmetic; every result reconciles exactly.
 
-use super::apportion::{ApportionError, Granularity, Weight, apportion};
-use super::need::{NeedError, NeedIndex};
+use super::apportion::{ApportionError, Granularity, Weight, WholeSplit, apportion, split_whole, whole_numbers};
+use super::need::{NeedError, NeedIndex, SCORE_PLACES, score_from_units};
 use super::school::{Eligibility, Pupils, SchoolData};
 use crate::ids::Urn;
 use crate::money::{Money, Rate, Rounding};
@@ -196,10 +196,11 @@ pub enum Detail {
     Equal {
         schools: usize,
     },
+    /// `pupils` says which pupils were counted (its label is rendered when shown).
     Pupils {
         count: Decimal,
         total: Decimal,
-        what: Arc<str>,
+        pupils: Pupils,
     },
     FsmWeighted {
         pupils: u32,
@@ -271,8 +272,8 @@ impl fmt::Display for Detail {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Detail::Equal { schools } => write!(f, "an equal share (1 of {schools} schools)"),
-            Detail::Pupils { count, total, what } => {
-                write!(f, "{} of {} {what}", count.normalize(), total.normalize())
+            Detail::Pupils { count, total, pupils } => {
+                write!(f, "{} of {} {}", count.normalize(), total.normalize(), pupils.label())
             }
             Detail::FsmWeighted {
                 pupils,
@@ -668,19 +669,9 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
                 .map(|s| p.count(s).ok_or_else(|| missing(s.urn, "FTE pupils")))
                 .collect::<Result<_, _>>()?;
             let total: Decimal = counts.iter().sum();
-            let what: Arc<str> = p.label().into();
             counts
                 .into_iter()
-                .map(|count| {
-                    (
-                        Weight::new(count),
-                        Detail::Pupils {
-                            count,
-                            total,
-                            what: what.clone(),
-                        },
-                    )
-                })
+                .map(|count| (Weight::new(count), Detail::Pupils { count, total, pupils: *p }))
                 .collect()
         }
         ShareModel::FsmWeighted { weight } => {
@@ -720,7 +711,7 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
                 .collect()
         }
         ShareModel::Need(index) => {
-            let scores = index.scores(schools).map_err(|e| at.need(e))?;
+            let scores = index.decimal_scores(schools).map_err(|e| at.need(e))?;
             let total: Decimal = scores.iter().sum();
             scores
                 .into_iter()
@@ -753,8 +744,198 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
     })
 }
 
-/// Splits `pot` between `schools` by `model`, returning each school's amount and detail.
+/// Buffers reused by every pot and split of one run (one per thread), so splitting allocates
+/// nothing once they have grown.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    whole: WholeSplit,
+    weights: Vec<u64>,
+    table: Vec<u64>,
+    /// Each school's amount and detail from the last [`split`].
+    parts: Vec<(Money, Detail)>,
+}
+
+/// Splits `pot` between `schools` (in URN order) by `model`, leaving each school's amount and
+/// detail in `scratch.parts`. Whole-number weights take [`split_fast`]; anything else, and
+/// every error, the general path.
 fn split(
+    pot: Money,
+    model: &ShareModel,
+    schools: &[&SchoolData],
+    granularity: Granularity,
+    at: &At<'_>,
+    scratch: &mut Scratch,
+) -> Result<(), AllocationError> {
+    if split_fast(pot, model, schools, granularity, scratch).is_some() {
+        return Ok(());
+    }
+    let parts = split_general(pot, model, schools, granularity, at)?;
+    scratch.parts.clear();
+    scratch.parts.extend(parts);
+    Ok(())
+}
+
+/// A whole number of 10^-`scale` as a decimal, when it fits.
+fn decimal(n: u64, scale: u32) -> Option<Decimal> {
+    Decimal::try_from_i128_with_scale(i128::from(n), scale).ok()
+}
+
+/// [`split`] for weights that are whole numbers of one unit: an equal share, a headcount (or
+/// FTE tenths), FSM pupils, pupils + w × FSM (in units of w's places), grade weights scaled to
+/// their most places, need scores in units of 10^-12. The same parts and details as
+/// [`split_general`] (the property test `the_fast_split_equals_the_general_one` holds them
+/// equal); `None` for anything it does not cover or that would be an error, which the general
+/// path then reports.
+fn split_fast(
+    pot: Money,
+    model: &ShareModel,
+    schools: &[&SchoolData],
+    granularity: Granularity,
+    scratch: &mut Scratch,
+) -> Option<()> {
+    let Scratch {
+        whole,
+        weights,
+        table,
+        parts,
+    } = scratch;
+    let n = schools.len();
+    // Ties go to the lower position, which is the lower URN only when the URNs ascend.
+    if n == 0 || !schools.windows(2).all(|p| p[0].urn < p[1].urn) {
+        return None;
+    }
+    let unit = granularity.pence();
+    let (share, minimum) = match model {
+        ShareModel::MinimumThenNeed { minimum, .. } => {
+            if minimum.is_negative() {
+                return None;
+            }
+            let rest = pot.checked_sub(minimum.checked_mul(i64::try_from(n).ok()?)?)?;
+            (rest, *minimum)
+        }
+        _ => (pot, Money::ZERO),
+    };
+    if share.is_negative() || share.pence() % unit != 0 {
+        return None;
+    }
+    let units = u64::try_from(share.pence() / unit).ok()?;
+    weights.clear();
+    let scale = match model {
+        ShareModel::Equal => {
+            weights.resize(n, 1);
+            0
+        }
+        ShareModel::Pupils(p) => {
+            let scale = p.whole_count_scale()?;
+            for s in schools {
+                weights.push(p.whole_count(s)?);
+            }
+            scale
+        }
+        ShareModel::FsmWeighted { weight } => {
+            let (places, lift) = (weight.scale(), 10u64.checked_pow(weight.scale())?);
+            let w = u64::try_from(weight.mantissa()).ok()?;
+            for s in schools {
+                let fsm = u64::from(s.fsm?);
+                weights.push(u64::from(s.pupils).checked_mul(lift)?.checked_add(w.checked_mul(fsm)?)?);
+            }
+            places
+        }
+        ShareModel::FsmCount => {
+            for s in schools {
+                weights.push(u64::from(s.fsm?));
+            }
+            0
+        }
+        ShareModel::Need(need) | ShareModel::MinimumThenNeed { need, .. } => {
+            need.score_units(schools, weights)?;
+            SCORE_PLACES
+        }
+        ShareModel::ByGrade {
+            weights: by_grade,
+            ungraded,
+        } => {
+            let scale = whole_numbers(by_grade.iter().copied().chain(*ungraded), table)?;
+            for s in schools {
+                let w = match s.inspection_grade {
+                    Some(g) if (1..=7).contains(&g) => table[usize::from(g - 1)],
+                    _ => {
+                        ungraded.as_ref()?;
+                        table[7]
+                    }
+                };
+                weights.push(w);
+            }
+            scale
+        }
+    };
+    split_whole(units, weights, whole)?;
+    let total = decimal(weights.iter().try_fold(0u64, |a, w| a.checked_add(*w))?, scale)?;
+    parts.clear();
+    for ((s, w), part) in schools.iter().zip(weights.iter()).zip(&whole.parts) {
+        let amount = Money::from_pence(i64::try_from(*part).ok()?.checked_mul(unit)?);
+        let (amount, detail) = match model {
+            ShareModel::Equal => (amount, Detail::Equal { schools: n }),
+            ShareModel::Pupils(p) => (
+                amount,
+                Detail::Pupils {
+                    count: decimal(*w, scale)?,
+                    total,
+                    pupils: *p,
+                },
+            ),
+            ShareModel::FsmWeighted { weight } => (
+                amount,
+                Detail::FsmWeighted {
+                    pupils: s.pupils,
+                    weight: *weight,
+                    fsm: s.fsm?,
+                    total,
+                },
+            ),
+            ShareModel::FsmCount => (amount, Detail::FsmCount { fsm: s.fsm?, total }),
+            ShareModel::Need(_) => (
+                amount,
+                Detail::Need {
+                    score: score_from_units(*w),
+                    total,
+                },
+            ),
+            ShareModel::MinimumThenNeed { .. } => (
+                amount.checked_add(minimum)?,
+                Detail::MinimumThenNeed {
+                    minimum,
+                    rest: share,
+                    score: score_from_units(*w),
+                    total,
+                },
+            ),
+            ShareModel::ByGrade {
+                weights: by_grade,
+                ungraded,
+            } => {
+                let weight = match s.inspection_grade {
+                    Some(g) if (1..=7).contains(&g) => by_grade[usize::from(g - 1)],
+                    _ => (*ungraded)?,
+                };
+                (
+                    amount,
+                    Detail::Grade {
+                        grade: s.inspection_grade,
+                        weight,
+                        total,
+                    },
+                )
+            }
+        };
+        parts.push((amount, detail));
+    }
+    Some(())
+}
+
+/// Splits `pot` between `schools` by `model` in exact decimals, returning each school's amount
+/// and detail: the reference for [`split_fast`], and the path for everything else.
+fn split_general(
     pot: Money,
     model: &ShareModel,
     schools: &[&SchoolData],
@@ -776,7 +957,7 @@ fn split(
                 share: pot,
             });
         }
-        let scores = need.scores(schools).map_err(|e| at.need(e))?;
+        let scores = need.decimal_scores(schools).map_err(|e| at.need(e))?;
         let total: Decimal = scores.iter().sum();
         let ws: Vec<(Urn, Weight)> = schools
             .iter()
@@ -806,9 +987,36 @@ fn split(
     Ok(parts.into_iter().zip(ws).map(|((_, m), (_, d))| (m, d)).collect())
 }
 
+/// `percent` of `budget` rounded down to the unit in integers, when the decimal arithmetic it
+/// replaces is sure to be exact (a budget below 10^15 pence, at most six places, 0 to 100 %);
+/// `None` otherwise.
+fn top_slice_whole(budget: Money, percent: Decimal, g: Granularity) -> Option<Money> {
+    if budget.is_negative() || budget.pence() >= 1_000_000_000_000_000 || percent.scale() > 6 {
+        return None;
+    }
+    let m = i128::try_from(percent.mantissa()).ok().filter(|m| (0..=100 * 10i128.pow(percent.scale())).contains(m))?;
+    let unit = i128::from(g.pence());
+    let divisor = 100 * 10i128.pow(percent.scale()) * unit;
+    let units = i128::from(budget.pence()) * m / divisor;
+    Money::from_pence(i64::try_from(units * unit).ok()?).into()
+}
+
 /// Allocates one pot's `budget` between `schools` (the cluster's members; the pot's eligibility
 /// picks who is funded). Same inputs, same output. Earmarks and pools must name eligible schools.
 pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<Allocation, AllocationError> {
+    let mut eligible: Vec<&SchoolData> = schools.iter().filter(|s| pot.eligibility.admits(s)).collect();
+    eligible.sort_by_key(|s| s.urn);
+    allocate_eligible(pot, budget, &eligible, &mut Scratch::default())
+}
+
+/// [`allocate_pot`] for the schools already found eligible, in URN order, with buffers reused
+/// from the caller's previous pots.
+pub(crate) fn allocate_eligible(
+    pot: &Pot,
+    budget: Money,
+    eligible: &[&SchoolData],
+    scratch: &mut Scratch,
+) -> Result<Allocation, AllocationError> {
     let fence = &pot.ring_fence;
     let base = At {
         stream: fence,
@@ -820,8 +1028,6 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
             budget,
         });
     }
-    let mut eligible: Vec<&SchoolData> = schools.iter().filter(|s| pot.eligibility.admits(s)).collect();
-    eligible.sort_by_key(|s| s.urn);
     if eligible.is_empty() {
         return Err(AllocationError::NoEligibleSchools { stream: base.s() });
     }
@@ -844,8 +1050,13 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                     value: t.percent,
                 });
             }
-            let exact = budget.to_decimal_pence() * t.percent / Decimal::ONE_HUNDRED;
-            let top = Money::round(exact, g, Rounding::Down).map_err(|_| base.overflow())?;
+            let top = match top_slice_whole(budget, t.percent, g) {
+                Some(top) => top,
+                None => {
+                    let exact = budget.to_decimal_pence() * t.percent / Decimal::ONE_HUNDRED;
+                    Money::round(exact, g, Rounding::Down).map_err(|_| base.overflow())?
+                }
+            };
             lines.push(Line {
                 urn: None,
                 component: format!("top-slice: {}", t.purpose).into(),
@@ -886,7 +1097,7 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
             Component::Share { .. } => {}
             Component::Flat { amount, .. } => {
                 at.negative("amount", *amount)?;
-                for s in &eligible {
+                for s in eligible {
                     push(&mut lines, s.urn, &name, *amount, How::Flat).ok_or_else(|| at.overflow())?;
                 }
             }
@@ -896,7 +1107,7 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                     Component::PerPupilRate { pupils, .. } => (pupils.label().into(), "FTE pupils"),
                     _ => ("FSM pupils".into(), "FSM count"),
                 };
-                for s in &eligible {
+                for s in eligible {
                     let count = match c {
                         Component::PerPupilRate { pupils, .. } => pupils.count(s),
                         _ => s.fsm.map(Decimal::from),
@@ -957,7 +1168,7 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                         eligible: eligible.len(),
                     });
                 }
-                let scores = need.scores(&eligible).map_err(|e| at.need(e))?;
+                let scores = need.scores(eligible).map_err(|e| at.need(e))?;
                 let mut ranked: Vec<usize> = (0..eligible.len()).collect();
                 ranked.sort_by(|&a, &b| scores[b].cmp(&scores[a]).then(eligible[a].urn.cmp(&eligible[b].urn)));
                 for (rank, &i) in ranked.iter().take(n).enumerate() {
@@ -987,10 +1198,15 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                 at.negative("cost_per_fte", *cost_per_fte)?;
                 at.steps("with_lsu_fte", *with_lsu, *step)?;
                 at.steps("other_fte", *other, *step)?;
-                for s in &eligible {
+                // Each of the two costs is worked out once, when first needed.
+                let mut costs: [Option<Money>; 2] = [None, None];
+                for s in eligible {
                     let hosts = s.hosts_lsu || lsu_hosts.contains(&s.urn);
                     let fte = if hosts { *with_lsu } else { *other };
-                    let amount = at.post_cost(fte, *cost_per_fte)?;
+                    let amount = match costs[usize::from(hosts)] {
+                        Some(m) => m,
+                        None => *costs[usize::from(hosts)].insert(at.post_cost(fte, *cost_per_fte)?),
+                    };
                     push(
                         &mut lines,
                         s.urn,
@@ -1036,8 +1252,8 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                 } else {
                     Granularity::Penny
                 };
-                let parts = split(pool, model, &members, unit, &at)?;
-                for (s, (amount, detail)) in members.iter().zip(parts) {
+                split(pool, model, &members, unit, &at, scratch)?;
+                for (s, (amount, detail)) in members.iter().zip(scratch.parts.drain(..)) {
                     push(
                         &mut lines,
                         s.urn,
@@ -1071,7 +1287,8 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
         .iter()
         .filter(|c| matches!(c, Component::Share { .. }))
         .collect();
-    let sharable = Money::round(remaining.to_decimal_pence(), g, Rounding::Down).map_err(|_| base.overflow())?;
+    // Down to whole units (`remaining` is not negative here).
+    let sharable = Money::from_pence(remaining.pence() - remaining.pence() % g.pence());
     let mut central_rest = remaining.checked_sub(sharable).ok_or_else(|| base.overflow())?;
     if shares.is_empty() {
         central_rest = remaining;
@@ -1114,8 +1331,8 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                 component: name,
             };
             let arc: Arc<str> = name.as_str().into();
-            let parts = split(share_pot, model, &eligible, g, &at)?;
-            for (s, (amount, detail)) in eligible.iter().zip(parts) {
+            split(share_pot, model, eligible, g, &at, scratch)?;
+            for (s, (amount, detail)) in eligible.iter().zip(scratch.parts.drain(..)) {
                 lines.push(Line {
                     urn: Some(s.urn),
                     component: arc.clone(),

@@ -9,6 +9,11 @@ use rust_decimal::{Decimal, RoundingStrategy};
 /// Decimal places a need score keeps (rounded half to even, once).
 pub const SCORE_PLACES: u32 = 12;
 
+/// A score from whole units of 10^-12 (exact; scores stay below 10^6, so the units fit).
+pub(crate) fn score_from_units(units: u64) -> Decimal {
+    Decimal::from_i128_with_scale(i128::from(units), SCORE_PLACES)
+}
+
 /// One measure of need, supplied per school (FSM comes from the census).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Factor {
@@ -112,6 +117,92 @@ impl NeedIndex {
 
     /// Each school's score, in the order given.
     pub fn scores(&self, schools: &[&SchoolData]) -> Result<Vec<Decimal>, NeedError> {
+        let mut units = Vec::with_capacity(schools.len());
+        if self.score_units(schools, &mut units).is_some() {
+            return Ok(units.into_iter().map(|u| score_from_units(u).normalize()).collect());
+        }
+        self.decimal_scores(schools)
+    }
+
+    /// Each school's score in whole units of 10^-12 (the places a score keeps) into `out`, by
+    /// exact integer arithmetic, when that is sure to give what [`NeedIndex::scores`]' decimal
+    /// arithmetic gives; `None` (and `out` unspecified) otherwise, for the caller to use the
+    /// decimal path, which also reports every error.
+    ///
+    /// Why it is the same: a score is Σ weight × (value − base) ÷ span, at most the sum of the
+    /// weights. Each term is computed here in units of 10^-24, rounded down (so the sum is below
+    /// the exact score by less than one unit per factor). The decimal path keeps at least 22
+    /// places for a value below 10^6 (96-bit mantissa), so it is within 10^-20 of the exact
+    /// score after its few operations. Both round to 12 places; they can only disagree when the
+    /// exact score is within 10^-20 of a midpoint (half a unit of 10^-12), so any score within
+    /// 10^-18 of one (and any input outside the bounds: a factor derived by division, negative
+    /// values, weights summing to 10^6 or more, overflow, missing data) is left to the decimal
+    /// path. `decimal_path_and_integer_path_agree` checks this on random and near-midpoint data.
+    pub(crate) fn score_units(&self, schools: &[&SchoolData], out: &mut Vec<u64>) -> Option<()> {
+        const PLACES: u32 = 24;
+        const KEEP: u128 = 10u128.pow(PLACES - SCORE_PLACES);
+        const HALF: u128 = KEEP / 2;
+        const GUARD: u128 = 10u128.pow(PLACES - 18);
+        if self.validate().is_err() || self.factors.iter().map(|(_, w)| *w).sum::<Decimal>() >= Decimal::from(1_000_000) {
+            return None;
+        }
+        let mut acc = vec![0u128; schools.len()];
+        let mut values: Vec<u128> = Vec::with_capacity(schools.len());
+        for (factor, weight) in &self.factors {
+            if weight.is_zero() {
+                continue;
+            }
+            if *factor == Factor::FsmShare {
+                return None;
+            }
+            // The values as whole numbers of 10^-scale (scale the largest as written).
+            values.clear();
+            let mut scale = 0u32;
+            for s in schools {
+                let v = s.factor(*factor)?;
+                if v.is_sign_negative() && !v.is_zero() {
+                    return None;
+                }
+                scale = scale.max(v.scale());
+            }
+            for s in schools {
+                let v = s.factor(*factor)?;
+                let m = u128::try_from(v.mantissa()).ok()?;
+                values.push(m.checked_mul(10u128.checked_pow(scale - v.scale())?)?);
+            }
+            let (base, span) = match self.normalisation {
+                Normalisation::ShareOfTotal => (0, values.iter().try_fold(0u128, |a, v| a.checked_add(*v))?),
+                Normalisation::Range => {
+                    let lo = values.iter().copied().min().unwrap_or_default();
+                    let hi = values.iter().copied().max().unwrap_or_default();
+                    (lo, hi - lo)
+                }
+            };
+            if span == 0 {
+                continue;
+            }
+            // weight × (v − base) ÷ span in units of 10^-24: mantissa × (v − base) × 10^(24 − w.scale) ÷ span.
+            let wm = u128::try_from(weight.mantissa()).ok()?;
+            let lift = 10u128.checked_pow(PLACES.checked_sub(weight.scale())?)?;
+            let factor = wm.checked_mul(lift)?;
+            for (a, v) in acc.iter_mut().zip(&values) {
+                *a = a.checked_add(factor.checked_mul(v - base)? / span)?;
+            }
+        }
+        out.clear();
+        for a in acc {
+            let (whole, rest) = (a / KEEP, a % KEEP);
+            if rest.abs_diff(HALF) <= GUARD {
+                return None;
+            }
+            out.push(u64::try_from(whole + u128::from(rest > HALF)).ok()?);
+        }
+        Some(())
+    }
+
+    /// [`NeedIndex::scores`] in exact decimals throughout: the reference, and the path for
+    /// whatever [`NeedIndex::score_units`] leaves.
+    pub fn decimal_scores(&self, schools: &[&SchoolData]) -> Result<Vec<Decimal>, NeedError> {
         self.validate()?;
         let mut scores = vec![Decimal::ZERO; schools.len()];
         for (factor, weight) in &self.factors {
