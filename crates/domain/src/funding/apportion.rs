@@ -426,6 +426,24 @@ mod tests {
 
     proptest! {
         #[test]
+        fn the_whole_number_split_equals_apportion(
+            units in 0u64..10_000_000_000,
+            weights in proptest::collection::vec(0u64..20_000_000_000, 1..40),
+            lift in 0u32..9,
+        ) {
+            prop_assume!(weights.iter().any(|w| *w > 0));
+            let ws: Vec<(usize, Weight)> = weights.iter().map(|w| Weight::new(Decimal::new(i64::try_from(*w).unwrap(), lift))).enumerate().collect();
+            let general: Vec<i64> = apportion(Money::from_pence(i64::try_from(units).unwrap()), &ws, Granularity::Penny)
+                .unwrap()
+                .iter()
+                .map(|p| p.1.pence())
+                .collect();
+            let mut scratch = WholeSplit::default();
+            prop_assert_eq!(split_whole(units, &weights, &mut scratch), Some(()));
+            prop_assert_eq!(scratch.parts.iter().map(|p| i64::try_from(*p).unwrap()).collect::<Vec<_>>(), general);
+        }
+
+        #[test]
         fn the_fast_split_equals_the_reference(
             total in 0i64..10_000_000_000,
             weights in proptest::collection::vec((0u64..10_000_000, 0u32..13), 1..40),

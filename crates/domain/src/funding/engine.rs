@@ -751,8 +751,32 @@ pub(crate) struct Scratch {
     whole: WholeSplit,
     weights: Vec<u64>,
     table: Vec<u64>,
+    wide: Vec<u128>,
     /// Each school's amount and detail from the last [`split`].
     parts: Vec<(Money, Detail)>,
+    share_pots: Vec<Money>,
+}
+
+/// A pot's line names, made once and shared by its lines (and by every cluster's run of the
+/// pot on one thread).
+#[derive(Debug, Clone)]
+pub(crate) struct LineNames {
+    top_slice: Arc<str>,
+    components: Vec<Arc<str>>,
+    unallocated: Arc<str>,
+}
+
+impl LineNames {
+    pub(crate) fn new(pot: &Pot) -> LineNames {
+        LineNames {
+            top_slice: pot
+                .top_slice
+                .as_ref()
+                .map_or_else(|| "top-slice".into(), |t| format!("top-slice: {}", t.purpose).into()),
+            components: pot.components.iter().map(|c| c.name().into()).collect(),
+            unallocated: "unallocated".into(),
+        }
+    }
 }
 
 /// Splits `pot` between `schools` (in URN order) by `model`, leaving each school's amount and
@@ -797,7 +821,9 @@ fn split_fast(
         whole,
         weights,
         table,
+        wide,
         parts,
+        ..
     } = scratch;
     let n = schools.len();
     // Ties go to the lower position, which is the lower URN only when the URNs ascend.
@@ -848,7 +874,7 @@ fn split_fast(
             0
         }
         ShareModel::Need(need) | ShareModel::MinimumThenNeed { need, .. } => {
-            need.score_units(schools, weights)?;
+            need.score_units(schools, weights, wide)?;
             SCORE_PLACES
         }
         ShareModel::ByGrade {
@@ -1006,7 +1032,7 @@ fn top_slice_whole(budget: Money, percent: Decimal, g: Granularity) -> Option<Mo
 pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<Allocation, AllocationError> {
     let mut eligible: Vec<&SchoolData> = schools.iter().filter(|s| pot.eligibility.admits(s)).collect();
     eligible.sort_by_key(|s| s.urn);
-    allocate_eligible(pot, budget, &eligible, &mut Scratch::default())
+    allocate_eligible(pot, budget, &eligible, &LineNames::new(pot), &mut Scratch::default())
 }
 
 /// [`allocate_pot`] for the schools already found eligible, in URN order, with buffers reused
@@ -1015,6 +1041,7 @@ pub(crate) fn allocate_eligible(
     pot: &Pot,
     budget: Money,
     eligible: &[&SchoolData],
+    names: &LineNames,
     scratch: &mut Scratch,
 ) -> Result<Allocation, AllocationError> {
     let fence = &pot.ring_fence;
@@ -1059,7 +1086,7 @@ pub(crate) fn allocate_eligible(
             };
             lines.push(Line {
                 urn: None,
-                component: format!("top-slice: {}", t.purpose).into(),
+                component: Arc::clone(&names.top_slice),
                 amount: top,
                 explanation: Explanation {
                     amount: top,
@@ -1087,12 +1114,12 @@ pub(crate) fn allocate_eligible(
         });
         fixed.checked_add(amount).map(|f| fixed = f)
     };
-    for c in &pot.components {
+    for (ci, c) in pot.components.iter().enumerate() {
         let at = At {
             stream: fence,
             component: c.name(),
         };
-        let name: Arc<str> = c.name().into();
+        let name = &names.components[ci];
         match c {
             Component::Share { .. } => {}
             Component::Flat { amount, .. } => {
@@ -1282,10 +1309,11 @@ pub(crate) fn allocate_eligible(
         });
     }
     // 3. Shares of what remains (in whole units; odd pence below the unit stay central).
-    let shares: Vec<&Component> = pot
+    let shares: Vec<(&Component, &Arc<str>)> = pot
         .components
         .iter()
-        .filter(|c| matches!(c, Component::Share { .. }))
+        .zip(&names.components)
+        .filter(|(c, _)| matches!(c, Component::Share { .. }))
         .collect();
     // Down to whole units (`remaining` is not negative here).
     let sharable = Money::from_pence(remaining.pence() - remaining.pence() % g.pence());
@@ -1295,7 +1323,7 @@ pub(crate) fn allocate_eligible(
     } else {
         let mut total = Decimal::ZERO;
         let mut split_by: Vec<(usize, Weight)> = Vec::with_capacity(shares.len());
-        for (i, c) in shares.iter().enumerate() {
+        for (i, (c, _)) in shares.iter().enumerate() {
             if let Component::Share { name, percent, .. } = c {
                 if percent.is_sign_negative() || *percent > Decimal::ONE_HUNDRED {
                     return Err(AllocationError::PercentOutOfRange {
@@ -1315,14 +1343,30 @@ pub(crate) fn allocate_eligible(
                 total: total.normalize(),
             });
         }
-        let pots = apportion(sharable, &split_by, g).map_err(|e| {
-            At {
-                stream: fence,
-                component: "share",
+        // The percentages as whole numbers split the sharable units the way `apportion` would.
+        let mut pots = std::mem::take(&mut scratch.share_pots);
+        pots.clear();
+        let units = u64::try_from(sharable.pence() / g.pence()).ok();
+        let fast = units.and_then(|units| {
+            whole_numbers(split_by.iter().map(|(_, w)| w.value()), &mut scratch.table)?;
+            split_whole(units, &scratch.table, &mut scratch.whole)?;
+            for part in &scratch.whole.parts {
+                pots.push(Money::from_pence(i64::try_from(*part).ok()?.checked_mul(g.pence())?));
             }
-            .split(e)
-        })?;
-        for (c, (_, share_pot)) in shares.iter().zip(pots) {
+            Some(())
+        });
+        if fast.is_none() {
+            pots.clear();
+            let general = apportion(sharable, &split_by, g).map_err(|e| {
+                At {
+                    stream: fence,
+                    component: "share",
+                }
+                .split(e)
+            })?;
+            pots.extend(general.into_iter().map(|(_, m)| m));
+        }
+        for ((c, arc), share_pot) in shares.iter().zip(pots.iter().copied()) {
             let Component::Share { name, percent, model } = c else {
                 continue;
             };
@@ -1330,12 +1374,11 @@ pub(crate) fn allocate_eligible(
                 stream: fence,
                 component: name,
             };
-            let arc: Arc<str> = name.as_str().into();
             split(share_pot, model, eligible, g, &at, scratch)?;
             for (s, (amount, detail)) in eligible.iter().zip(scratch.parts.drain(..)) {
                 lines.push(Line {
                     urn: Some(s.urn),
-                    component: arc.clone(),
+                    component: Arc::clone(arc),
                     amount,
                     explanation: Explanation {
                         amount,
@@ -1349,11 +1392,12 @@ pub(crate) fn allocate_eligible(
                 });
             }
         }
+        scratch.share_pots = pots;
     }
     if central_rest != Money::ZERO {
         lines.push(Line {
             urn: None,
-            component: "unallocated".into(),
+            component: Arc::clone(&names.unallocated),
             amount: central_rest,
             explanation: Explanation {
                 amount: central_rest,
@@ -1376,4 +1420,158 @@ pub(crate) fn allocate_eligible(
         return Err(base.overflow());
     }
     Ok(allocation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::funding::need::{Factor, Normalisation};
+    use crate::funding::school::PupilBasis;
+    use crate::school::{Phase, Tenths};
+    use proptest::prelude::*;
+
+    fn model(k: u8, w: i64, places: u32, grades: [i64; 7], ungraded: Option<i64>, minimum: i64) -> ShareModel {
+        let need = NeedIndex {
+            factors: vec![
+                (Factor::Fsm, Decimal::new(w, places)),
+                (Factor::LowAttainment, Decimal::new(grades[0], places)),
+            ],
+            normalisation: if w % 2 == 0 {
+                Normalisation::ShareOfTotal
+            } else {
+                Normalisation::Range
+            },
+        };
+        match k % 10 {
+            0 => ShareModel::Equal,
+            1 => ShareModel::Pupils(Pupils::All(PupilBasis::Headcount)),
+            2 => ShareModel::Pupils(Pupils::All(PupilBasis::Fte)),
+            3 => ShareModel::Pupils(Pupils::Stages([true, false, true, true, false, false, w % 3 == 0])),
+            4 => ShareModel::FsmWeighted {
+                weight: Decimal::new(w, places),
+            },
+            5 => ShareModel::FsmCount,
+            6 => ShareModel::Need(need),
+            7 => ShareModel::MinimumThenNeed {
+                minimum: Money::from_pence(minimum),
+                need,
+            },
+            8 => ShareModel::Pupils(Pupils::Years { from: 2, to: 9 }),
+            _ => ShareModel::ByGrade {
+                weights: grades.map(|g| Decimal::new(g, places)),
+                ungraded: ungraded.map(|u| Decimal::new(u, places)),
+            },
+        }
+    }
+
+    proptest! {
+        /// Whenever the whole-number path answers, it gives exactly the parts and details of
+        /// the decimal path (which also answers every case the fast one declines).
+        #[test]
+        fn the_fast_split_equals_the_general_one(
+            schools in proptest::collection::vec(
+                (0u32..3_000, proptest::option::of(0u32..900), proptest::option::of(0u8..=8), 0i64..40, any::<bool>()),
+                1..25,
+            ),
+            k in 0u8..10,
+            w in 0i64..40,
+            places in 0u32..4,
+            grades in proptest::array::uniform7(0i64..9),
+            ungraded in proptest::option::of(0i64..5),
+            minimum in 0i64..20_000,
+            pot in 0i64..50_000_000,
+            pounds in any::<bool>(),
+            shuffle in any::<bool>(),
+        ) {
+            let data: Vec<SchoolData> = schools
+                .iter()
+                .enumerate()
+                .map(|(i, (pupils, fsm, grade, low, fte))| {
+                    let mut s = SchoolData::new(Urn::from_u32(100_000 + i as u32 * 3).unwrap(), Phase::Primary, *pupils);
+                    s.fsm = *fsm;
+                    s.inspection_grade = *grade;
+                    s.pupils_fte = fte.then_some(Tenths(i64::from(*pupils) * 10 + low));
+                    s.stages = [Some(pupils / 7), None, Some(pupils / 3), Some(pupils / 2), None, Some(1), Some(2)];
+                    s.factors[Factor::LowAttainment.supplied_index().unwrap()] = Some(Decimal::new(*low, places));
+                    s
+                })
+                .collect();
+            let mut refs: Vec<&SchoolData> = data.iter().collect();
+            if shuffle {
+                refs.reverse();
+            }
+            let g = if pounds { Granularity::Pound } else { Granularity::Penny };
+            let pot = Money::from_pence(pot);
+            let m = model(k, w, places, grades, ungraded, minimum);
+            let fence = RingFence { stream: "s".into(), phase: "all".into() };
+            let at = At { stream: &fence, component: "c" };
+            let general = split_general(pot, &m, &refs, g, &at);
+            let mut scratch = Scratch::default();
+            if split_fast(pot, &m, &refs, g, &mut scratch).is_some() {
+                prop_assert_eq!(Ok(scratch.parts.clone()), general.clone());
+            }
+            // And the split the engine uses always answers as the general path does.
+            let mut scratch = Scratch::default();
+            let used = split(pot, &m, &refs, g, &at, &mut scratch).map(|()| scratch.parts.clone());
+            prop_assert_eq!(used, general);
+        }
+
+        #[test]
+        fn the_integer_top_slice_equals_the_decimal_one(
+            budget in 0i64..2_000_000_000_000_000,
+            percent in 0i64..=10_000_000,
+            places in 0u32..8,
+            pounds in any::<bool>(),
+        ) {
+            let percent = Decimal::new(percent, places);
+            prop_assume!(percent <= Decimal::ONE_HUNDRED);
+            let g = if pounds { Granularity::Pound } else { Granularity::Penny };
+            let budget = Money::from_pence(budget);
+            if let Some(top) = top_slice_whole(budget, percent, g) {
+                let exact = budget.to_decimal_pence() * percent / Decimal::ONE_HUNDRED;
+                prop_assert_eq!(Ok(top), Money::round(exact, g, Rounding::Down));
+            }
+        }
+    }
+
+    #[test]
+    fn the_benchmark_models_take_the_fast_path() {
+        let data: Vec<SchoolData> = (0..12u32)
+            .map(|i| {
+                let mut s = SchoolData::new(Urn::from_u32(100_000 + i).unwrap(), Phase::Primary, 100 + i * 37);
+                s.fsm = Some(5 + i * 3);
+                s.inspection_grade = Some(1 + (i % 4) as u8);
+                s
+            })
+            .collect();
+        let refs: Vec<&SchoolData> = data.iter().collect();
+        let need = NeedIndex {
+            factors: vec![(Factor::Fsm, Decimal::ONE)],
+            normalisation: Normalisation::ShareOfTotal,
+        };
+        for m in [
+            ShareModel::Equal,
+            ShareModel::Pupils(Pupils::All(PupilBasis::Headcount)),
+            ShareModel::FsmWeighted {
+                weight: Decimal::new(15, 1),
+            },
+            ShareModel::FsmCount,
+            ShareModel::Need(need.clone()),
+            ShareModel::MinimumThenNeed {
+                minimum: Money::from_pence(50_000),
+                need,
+            },
+            ShareModel::ByGrade {
+                weights: [1, 2, 3, 4, 5, 6, 7].map(Decimal::from),
+                ungraded: None,
+            },
+        ] {
+            let mut scratch = Scratch::default();
+            assert_eq!(
+                split_fast(Money::from_pence(10_000_000), &m, &refs, Granularity::Penny, &mut scratch),
+                Some(()),
+                "{m:?}"
+            );
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! [`allocate_policy`] runs every pot in every cluster.
 
 use super::apportion::{Recipient, Weight, apportion};
-use super::engine::{Allocation, AllocationError, Component, Explanation, How, Line, Pot, RingFence, Scratch, allocate_eligible};
+use super::engine::{Allocation, AllocationError, Component, Explanation, How, Line, LineNames, Pot, RingFence, Scratch, allocate_eligible};
 use super::school::SchoolData;
 use crate::ids::Urn;
 use crate::money::{Money, Rate, Rounding};
@@ -355,6 +355,8 @@ struct Prepared<'a> {
 struct Work<'a> {
     eligible: Vec<&'a SchoolData>,
     scratch: Scratch,
+    /// Each prepared pot's line names, made on this thread when first needed.
+    names: Vec<Option<LineNames>>,
 }
 
 fn allocate_cluster<'a>(
@@ -365,7 +367,8 @@ fn allocate_cluster<'a>(
     work: &mut Work<'a>,
     out: &mut Vec<PotAllocation>,
 ) -> Result<(), AllocationError> {
-    for p in prepared {
+    work.names.resize(prepared.len(), None);
+    for (pi, p) in prepared.iter().enumerate() {
         let budget = p.budgets[ci];
         let eligible = &mut work.eligible;
         eligible.clear();
@@ -394,7 +397,8 @@ fn allocate_cluster<'a>(
                 }],
             }
         } else {
-            let pot: Cow<'_, Pot> = if p.owner.iter().all(Option::is_none) {
+            let whole_pot = p.owner.iter().all(Option::is_none);
+            let pot: Cow<'_, Pot> = if whole_pot {
                 Cow::Borrowed(p.pot)
             } else {
                 let mut pot = p.pot.clone();
@@ -408,7 +412,14 @@ fn allocate_cluster<'a>(
                     .collect();
                 Cow::Owned(pot)
             };
-            allocate_eligible(&pot, budget, eligible, &mut work.scratch).map_err(|e| AllocationError::InCluster {
+            let own_names;
+            let names = if whole_pot {
+                work.names[pi].get_or_insert_with(|| LineNames::new(p.pot))
+            } else {
+                own_names = LineNames::new(&pot);
+                &own_names
+            };
+            allocate_eligible(&pot, budget, eligible, names, &mut work.scratch).map_err(|e| AllocationError::InCluster {
                 cluster: cluster.name.clone(),
                 source: Box::new(e),
             })?
