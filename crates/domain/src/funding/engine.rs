@@ -671,7 +671,16 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
             let total: Decimal = counts.iter().sum();
             counts
                 .into_iter()
-                .map(|count| (Weight::new(count), Detail::Pupils { count, total, pupils: *p }))
+                .map(|count| {
+                    (
+                        Weight::new(count),
+                        Detail::Pupils {
+                            count,
+                            total,
+                            pupils: *p,
+                        },
+                    )
+                })
                 .collect()
         }
         ShareModel::FsmWeighted { weight } => {
@@ -863,7 +872,11 @@ fn split_fast(
             let w = u64::try_from(weight.mantissa()).ok()?;
             for s in schools {
                 let fsm = u64::from(s.fsm?);
-                weights.push(u64::from(s.pupils).checked_mul(lift)?.checked_add(w.checked_mul(fsm)?)?);
+                weights.push(
+                    u64::from(s.pupils)
+                        .checked_mul(lift)?
+                        .checked_add(w.checked_mul(fsm)?)?,
+                );
             }
             places
         }
@@ -1020,7 +1033,9 @@ fn top_slice_whole(budget: Money, percent: Decimal, g: Granularity) -> Option<Mo
     if budget.is_negative() || budget.pence() >= 1_000_000_000_000_000 || percent.scale() > 6 {
         return None;
     }
-    let m = i128::try_from(percent.mantissa()).ok().filter(|m| (0..=100 * 10i128.pow(percent.scale())).contains(m))?;
+    let m = i128::try_from(percent.mantissa())
+        .ok()
+        .filter(|m| (0..=100 * 10i128.pow(percent.scale())).contains(m))?;
     let unit = i128::from(g.pence());
     let divisor = 100 * 10i128.pow(percent.scale()) * unit;
     let units = i128::from(budget.pence()) * m / divisor;
@@ -1195,7 +1210,15 @@ pub(crate) fn allocate_eligible(
                         eligible: eligible.len(),
                     });
                 }
-                let scores = need.scores(eligible).map_err(|e| at.need(e))?;
+                // Whole units of 10^-12 rank exactly as the scores they stand for.
+                let scores: Vec<Decimal> = if need
+                    .score_units(eligible, &mut scratch.weights, &mut scratch.wide)
+                    .is_some()
+                {
+                    scratch.weights.iter().map(|u| score_from_units(*u)).collect()
+                } else {
+                    need.decimal_scores(eligible).map_err(|e| at.need(e))?
+                };
                 let mut ranked: Vec<usize> = (0..eligible.len()).collect();
                 ranked.sort_by(|&a, &b| scores[b].cmp(&scores[a]).then(eligible[a].urn.cmp(&eligible[b].urn)));
                 for (rank, &i) in ranked.iter().take(n).enumerate() {
@@ -1568,7 +1591,13 @@ mod tests {
         ] {
             let mut scratch = Scratch::default();
             assert_eq!(
-                split_fast(Money::from_pence(10_000_000), &m, &refs, Granularity::Penny, &mut scratch),
+                split_fast(
+                    Money::from_pence(10_000_000),
+                    &m,
+                    &refs,
+                    Granularity::Penny,
+                    &mut scratch
+                ),
                 Some(()),
                 "{m:?}"
             );

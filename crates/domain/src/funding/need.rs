@@ -144,7 +144,8 @@ impl NeedIndex {
         const KEEP: u128 = 10u128.pow(PLACES - SCORE_PLACES);
         const HALF: u128 = KEEP / 2;
         const GUARD: u128 = 10u128.pow(PLACES - 18);
-        if self.validate().is_err() || self.factors.iter().map(|(_, w)| *w).sum::<Decimal>() >= Decimal::from(1_000_000) {
+        if self.validate().is_err() || self.factors.iter().map(|(_, w)| *w).sum::<Decimal>() >= Decimal::from(1_000_000)
+        {
             return None;
         }
         let n = schools.len();
@@ -349,7 +350,10 @@ mod tests {
         let refs: Vec<&SchoolData> = schools.iter().collect();
         for normalisation in [Normalisation::ShareOfTotal, Normalisation::Range] {
             let index = NeedIndex {
-                factors: vec![(Factor::Fsm, Decimal::new(6, 1)), (Factor::LowAttainment, Decimal::new(4, 1))],
+                factors: vec![
+                    (Factor::Fsm, Decimal::new(6, 1)),
+                    (Factor::LowAttainment, Decimal::new(4, 1)),
+                ],
                 normalisation,
             };
             let mut units = Vec::new();

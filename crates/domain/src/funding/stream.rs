@@ -4,7 +4,10 @@
 //! [`allocate_policy`] runs every pot in every cluster.
 
 use super::apportion::{Recipient, Weight, apportion};
-use super::engine::{Allocation, AllocationError, Component, Explanation, How, Line, LineNames, Pot, RingFence, Scratch, allocate_eligible};
+use super::engine::{
+    Allocation, AllocationError, Component, Explanation, How, Line, LineNames, Pot, RingFence, Scratch,
+    allocate_eligible,
+};
 use super::school::SchoolData;
 use crate::ids::Urn;
 use crate::money::{Money, Rate, Rounding};
@@ -264,7 +267,11 @@ pub fn allocate_policy(
                     c.schools.iter().fold((0u64, 0i64), |(p, n), s| {
                         let admitted = pot.eligibility.admits(s);
                         eligible.push(admitted);
-                        if admitted { (p + u64::from(s.pupils), n + 1) } else { (p, n) }
+                        if admitted {
+                            (p + u64::from(s.pupils), n + 1)
+                        } else {
+                            (p, n)
+                        }
                     })
                 })
                 .collect();
@@ -419,9 +426,11 @@ fn allocate_cluster<'a>(
                 own_names = LineNames::new(&pot);
                 &own_names
             };
-            allocate_eligible(&pot, budget, eligible, names, &mut work.scratch).map_err(|e| AllocationError::InCluster {
-                cluster: cluster.name.clone(),
-                source: Box::new(e),
+            allocate_eligible(&pot, budget, eligible, names, &mut work.scratch).map_err(|e| {
+                AllocationError::InCluster {
+                    cluster: cluster.name.clone(),
+                    source: Box::new(e),
+                }
             })?
         };
         out.push(PotAllocation {
