@@ -1033,9 +1033,7 @@ fn top_slice_whole(budget: Money, percent: Decimal, g: Granularity) -> Option<Mo
     if budget.is_negative() || budget.pence() >= 1_000_000_000_000_000 || percent.scale() > 6 {
         return None;
     }
-    let m = i128::try_from(percent.mantissa())
-        .ok()
-        .filter(|m| (0..=100 * 10i128.pow(percent.scale())).contains(m))?;
+    let m = Some(percent.mantissa()).filter(|m| (0..=100 * 10i128.pow(percent.scale())).contains(m))?;
     let unit = i128::from(g.pence());
     let divisor = 100 * 10i128.pow(percent.scale()) * unit;
     let units = i128::from(budget.pence()) * m / divisor;
@@ -1140,7 +1138,7 @@ pub(crate) fn allocate_eligible(
             Component::Flat { amount, .. } => {
                 at.negative("amount", *amount)?;
                 for s in eligible {
-                    push(&mut lines, s.urn, &name, *amount, How::Flat).ok_or_else(|| at.overflow())?;
+                    push(&mut lines, s.urn, name, *amount, How::Flat).ok_or_else(|| at.overflow())?;
                 }
             }
             Component::PerPupilRate { rate, .. } | Component::FsmRate { rate, .. } => {
@@ -1169,7 +1167,7 @@ pub(crate) fn allocate_eligible(
                         exact: amount.to_decimal_pence() == exact_pence,
                         granularity: g,
                     };
-                    push(&mut lines, s.urn, &name, amount, explanation).ok_or_else(|| at.overflow())?;
+                    push(&mut lines, s.urn, name, amount, explanation).ok_or_else(|| at.overflow())?;
                 }
             }
             Component::Earmark {
@@ -1189,7 +1187,7 @@ pub(crate) fn allocate_eligible(
                 push(
                     &mut lines,
                     *school,
-                    &name,
+                    name,
                     *amount,
                     How::Earmark {
                         activity: activity.clone(),
@@ -1226,7 +1224,7 @@ pub(crate) fn allocate_eligible(
                     push(
                         &mut lines,
                         eligible[i].urn,
-                        &name,
+                        name,
                         *unit_cost,
                         How::Lsu {
                             rank: rank + 1,
@@ -1260,7 +1258,7 @@ pub(crate) fn allocate_eligible(
                     push(
                         &mut lines,
                         s.urn,
-                        &name,
+                        name,
                         amount,
                         How::Post {
                             fte,
@@ -1307,7 +1305,7 @@ pub(crate) fn allocate_eligible(
                     push(
                         &mut lines,
                         s.urn,
-                        &name,
+                        name,
                         amount,
                         How::Pool {
                             fte: *fte,
