@@ -205,6 +205,82 @@ fn largest_remainder<K: Copy + Ord>(units: u128, weights: &[(K, Weight)], scale:
     Some(Some(parts.into_iter().map(|p| p.0).collect()))
 }
 
+/// Reused buffers for [`split_whole`], so a run of many splits allocates once.
+#[derive(Debug, Default)]
+pub(crate) struct WholeSplit {
+    /// Each part, in input order.
+    pub parts: Vec<u64>,
+    /// Remainder in the high bits, the complement of the index in the low ones: sorting these
+    /// descending puts the largest remainder first and, among equals, the lower index.
+    keys: Vec<u128>,
+}
+
+/// [`apportion`]'s largest remainder for weights already whole numbers of one unit, keys being
+/// the positions (so ties go to the lower index: callers pass recipients in URN order). Scaling
+/// every weight by the same factor changes neither the quotients nor the order of the
+/// remainders, so this gives exactly what [`apportion`] gives for the same ratios. `None` when
+/// the weights add up to zero or the arithmetic does not fit; the caller then takes the general
+/// path, which names the error.
+pub(crate) fn split_whole(units: u64, weights: &[u64], scratch: &mut WholeSplit) -> Option<()> {
+    let sum = weights.iter().try_fold(0u64, |a, w| a.checked_add(*w))?;
+    if sum == 0 || weights.len() > u32::MAX as usize {
+        return None;
+    }
+    let max = weights.iter().copied().max().unwrap_or(0);
+    let (parts, keys) = (&mut scratch.parts, &mut scratch.keys);
+    parts.clear();
+    keys.clear();
+    let mut given = 0u64;
+    let index_key = |i: usize| u128::from(u32::MAX - i as u32);
+    if units.checked_mul(max).is_some() {
+        for (i, w) in weights.iter().enumerate() {
+            let exact = units * w;
+            let (q, r) = (exact / sum, exact % sum);
+            parts.push(q);
+            given += q;
+            keys.push(u128::from(r) << 32 | index_key(i));
+        }
+    } else {
+        let (units, sum) = (u128::from(units), u128::from(sum));
+        for (i, w) in weights.iter().enumerate() {
+            let exact = units * u128::from(*w);
+            #[allow(clippy::cast_possible_truncation)]
+            let (q, r) = ((exact / sum) as u64, (exact % sum) as u64);
+            parts.push(q);
+            given += q;
+            keys.push(u128::from(r) << 32 | index_key(i));
+        }
+    }
+    let leftover = usize::try_from(units - given).ok()?;
+    if leftover > 0 {
+        keys.select_nth_unstable_by(leftover - 1, |a, b| b.cmp(a));
+        for k in &keys[..leftover] {
+            #[allow(clippy::cast_possible_truncation)]
+            let i = (u32::MAX - *k as u32) as usize;
+            parts[i] += 1;
+        }
+    }
+    Some(())
+}
+
+/// Non-negative decimals as whole numbers of 10^-scale for one common scale (the most places
+/// written), into `out`; the scale, or `None` when one is negative or does not fit in 64 bits.
+pub(crate) fn whole_numbers(values: impl Iterator<Item = Decimal> + Clone, out: &mut Vec<u64>) -> Option<u32> {
+    let mut scale = 0u32;
+    for v in values.clone() {
+        if v.is_sign_negative() && !v.is_zero() {
+            return None;
+        }
+        scale = scale.max(v.scale());
+    }
+    out.clear();
+    for v in values {
+        let m = u64::try_from(v.mantissa()).ok()?;
+        out.push(m.checked_mul(10u64.checked_pow(scale - v.scale())?)?);
+    }
+    Some(scale)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +425,24 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_whole_number_split_equals_apportion(
+            units in 0u64..10_000_000_000,
+            weights in proptest::collection::vec(0u64..20_000_000_000, 1..40),
+            lift in 0u32..9,
+        ) {
+            prop_assume!(weights.iter().any(|w| *w > 0));
+            let ws: Vec<(usize, Weight)> = weights.iter().map(|w| Weight::new(Decimal::new(i64::try_from(*w).unwrap(), lift))).enumerate().collect();
+            let general: Vec<i64> = apportion(Money::from_pence(i64::try_from(units).unwrap()), &ws, Granularity::Penny)
+                .unwrap()
+                .iter()
+                .map(|p| p.1.pence())
+                .collect();
+            let mut scratch = WholeSplit::default();
+            prop_assert_eq!(split_whole(units, &weights, &mut scratch), Some(()));
+            prop_assert_eq!(scratch.parts.iter().map(|p| i64::try_from(*p).unwrap()).collect::<Vec<_>>(), general);
+        }
+
         #[test]
         fn the_fast_split_equals_the_reference(
             total in 0i64..10_000_000_000,

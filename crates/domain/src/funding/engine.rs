@@ -4,8 +4,8 @@
 //! what remains split by a model (equal, pupils, FSM-weighted, FSM count, need index, minimum then
 //! need, inspection grade). Every line carries its arithmetic; every result reconciles exactly.
 
-use super::apportion::{ApportionError, Granularity, Weight, apportion};
-use super::need::{NeedError, NeedIndex};
+use super::apportion::{ApportionError, Granularity, Weight, WholeSplit, apportion, split_whole, whole_numbers};
+use super::need::{NeedError, NeedIndex, SCORE_PLACES, score_from_units};
 use super::school::{Eligibility, Pupils, SchoolData};
 use crate::ids::Urn;
 use crate::money::{Money, Rate, Rounding};
@@ -196,10 +196,11 @@ pub enum Detail {
     Equal {
         schools: usize,
     },
+    /// `pupils` says which pupils were counted (its label is rendered when shown).
     Pupils {
         count: Decimal,
         total: Decimal,
-        what: Arc<str>,
+        pupils: Pupils,
     },
     FsmWeighted {
         pupils: u32,
@@ -271,8 +272,8 @@ impl fmt::Display for Detail {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Detail::Equal { schools } => write!(f, "an equal share (1 of {schools} schools)"),
-            Detail::Pupils { count, total, what } => {
-                write!(f, "{} of {} {what}", count.normalize(), total.normalize())
+            Detail::Pupils { count, total, pupils } => {
+                write!(f, "{} of {} {}", count.normalize(), total.normalize(), pupils.label())
             }
             Detail::FsmWeighted {
                 pupils,
@@ -668,7 +669,6 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
                 .map(|s| p.count(s).ok_or_else(|| missing(s.urn, "FTE pupils")))
                 .collect::<Result<_, _>>()?;
             let total: Decimal = counts.iter().sum();
-            let what: Arc<str> = p.label().into();
             counts
                 .into_iter()
                 .map(|count| {
@@ -677,7 +677,7 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
                         Detail::Pupils {
                             count,
                             total,
-                            what: what.clone(),
+                            pupils: *p,
                         },
                     )
                 })
@@ -720,7 +720,7 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
                 .collect()
         }
         ShareModel::Need(index) => {
-            let scores = index.scores(schools).map_err(|e| at.need(e))?;
+            let scores = index.decimal_scores(schools).map_err(|e| at.need(e))?;
             let total: Decimal = scores.iter().sum();
             scores
                 .into_iter()
@@ -753,8 +753,228 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
     })
 }
 
-/// Splits `pot` between `schools` by `model`, returning each school's amount and detail.
+/// Buffers reused by every pot and split of one run (one per thread), so splitting allocates
+/// nothing once they have grown.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    whole: WholeSplit,
+    weights: Vec<u64>,
+    table: Vec<u64>,
+    wide: Vec<u128>,
+    /// Each school's amount and detail from the last [`split`].
+    parts: Vec<(Money, Detail)>,
+    share_pots: Vec<Money>,
+}
+
+/// A pot's line names, made once and shared by its lines (and by every cluster's run of the
+/// pot on one thread).
+#[derive(Debug, Clone)]
+pub(crate) struct LineNames {
+    top_slice: Arc<str>,
+    components: Vec<Arc<str>>,
+    unallocated: Arc<str>,
+}
+
+impl LineNames {
+    pub(crate) fn new(pot: &Pot) -> LineNames {
+        LineNames {
+            top_slice: pot
+                .top_slice
+                .as_ref()
+                .map_or_else(|| "top-slice".into(), |t| format!("top-slice: {}", t.purpose).into()),
+            components: pot.components.iter().map(|c| c.name().into()).collect(),
+            unallocated: "unallocated".into(),
+        }
+    }
+}
+
+/// Splits `pot` between `schools` (in URN order) by `model`, leaving each school's amount and
+/// detail in `scratch.parts`. Whole-number weights take [`split_fast`]; anything else, and
+/// every error, the general path.
 fn split(
+    pot: Money,
+    model: &ShareModel,
+    schools: &[&SchoolData],
+    granularity: Granularity,
+    at: &At<'_>,
+    scratch: &mut Scratch,
+) -> Result<(), AllocationError> {
+    if split_fast(pot, model, schools, granularity, scratch).is_some() {
+        return Ok(());
+    }
+    let parts = split_general(pot, model, schools, granularity, at)?;
+    scratch.parts.clear();
+    scratch.parts.extend(parts);
+    Ok(())
+}
+
+/// A whole number of 10^-`scale` as a decimal, when it fits.
+fn decimal(n: u64, scale: u32) -> Option<Decimal> {
+    Decimal::try_from_i128_with_scale(i128::from(n), scale).ok()
+}
+
+/// [`split`] for weights that are whole numbers of one unit: an equal share, a headcount (or
+/// FTE tenths), FSM pupils, pupils + w × FSM (in units of w's places), grade weights scaled to
+/// their most places, need scores in units of 10^-12. The same parts and details as
+/// [`split_general`] (the property test `the_fast_split_equals_the_general_one` holds them
+/// equal); `None` for anything it does not cover or that would be an error, which the general
+/// path then reports.
+fn split_fast(
+    pot: Money,
+    model: &ShareModel,
+    schools: &[&SchoolData],
+    granularity: Granularity,
+    scratch: &mut Scratch,
+) -> Option<()> {
+    let Scratch {
+        whole,
+        weights,
+        table,
+        wide,
+        parts,
+        ..
+    } = scratch;
+    let n = schools.len();
+    // Ties go to the lower position, which is the lower URN only when the URNs ascend.
+    if n == 0 || !schools.windows(2).all(|p| p[0].urn < p[1].urn) {
+        return None;
+    }
+    let unit = granularity.pence();
+    let (share, minimum) = match model {
+        ShareModel::MinimumThenNeed { minimum, .. } => {
+            if minimum.is_negative() {
+                return None;
+            }
+            let rest = pot.checked_sub(minimum.checked_mul(i64::try_from(n).ok()?)?)?;
+            (rest, *minimum)
+        }
+        _ => (pot, Money::ZERO),
+    };
+    if share.is_negative() || share.pence() % unit != 0 {
+        return None;
+    }
+    let units = u64::try_from(share.pence() / unit).ok()?;
+    weights.clear();
+    let scale = match model {
+        ShareModel::Equal => {
+            weights.resize(n, 1);
+            0
+        }
+        ShareModel::Pupils(p) => {
+            let scale = p.whole_count_scale()?;
+            for s in schools {
+                weights.push(p.whole_count(s)?);
+            }
+            scale
+        }
+        ShareModel::FsmWeighted { weight } => {
+            let (places, lift) = (weight.scale(), 10u64.checked_pow(weight.scale())?);
+            let w = u64::try_from(weight.mantissa()).ok()?;
+            for s in schools {
+                let fsm = u64::from(s.fsm?);
+                weights.push(
+                    u64::from(s.pupils)
+                        .checked_mul(lift)?
+                        .checked_add(w.checked_mul(fsm)?)?,
+                );
+            }
+            places
+        }
+        ShareModel::FsmCount => {
+            for s in schools {
+                weights.push(u64::from(s.fsm?));
+            }
+            0
+        }
+        ShareModel::Need(need) | ShareModel::MinimumThenNeed { need, .. } => {
+            need.score_units(schools, weights, wide)?;
+            SCORE_PLACES
+        }
+        ShareModel::ByGrade {
+            weights: by_grade,
+            ungraded,
+        } => {
+            let scale = whole_numbers(by_grade.iter().copied().chain(*ungraded), table)?;
+            for s in schools {
+                let w = match s.inspection_grade {
+                    Some(g) if (1..=7).contains(&g) => table[usize::from(g - 1)],
+                    _ => {
+                        ungraded.as_ref()?;
+                        table[7]
+                    }
+                };
+                weights.push(w);
+            }
+            scale
+        }
+    };
+    split_whole(units, weights, whole)?;
+    let total = decimal(weights.iter().try_fold(0u64, |a, w| a.checked_add(*w))?, scale)?;
+    parts.clear();
+    for ((s, w), part) in schools.iter().zip(weights.iter()).zip(&whole.parts) {
+        let amount = Money::from_pence(i64::try_from(*part).ok()?.checked_mul(unit)?);
+        let (amount, detail) = match model {
+            ShareModel::Equal => (amount, Detail::Equal { schools: n }),
+            ShareModel::Pupils(p) => (
+                amount,
+                Detail::Pupils {
+                    count: decimal(*w, scale)?,
+                    total,
+                    pupils: *p,
+                },
+            ),
+            ShareModel::FsmWeighted { weight } => (
+                amount,
+                Detail::FsmWeighted {
+                    pupils: s.pupils,
+                    weight: *weight,
+                    fsm: s.fsm?,
+                    total,
+                },
+            ),
+            ShareModel::FsmCount => (amount, Detail::FsmCount { fsm: s.fsm?, total }),
+            ShareModel::Need(_) => (
+                amount,
+                Detail::Need {
+                    score: score_from_units(*w),
+                    total,
+                },
+            ),
+            ShareModel::MinimumThenNeed { .. } => (
+                amount.checked_add(minimum)?,
+                Detail::MinimumThenNeed {
+                    minimum,
+                    rest: share,
+                    score: score_from_units(*w),
+                    total,
+                },
+            ),
+            ShareModel::ByGrade {
+                weights: by_grade,
+                ungraded,
+            } => {
+                let weight = match s.inspection_grade {
+                    Some(g) if (1..=7).contains(&g) => by_grade[usize::from(g - 1)],
+                    _ => (*ungraded)?,
+                };
+                (
+                    amount,
+                    Detail::Grade {
+                        grade: s.inspection_grade,
+                        weight,
+                        total,
+                    },
+                )
+            }
+        };
+        parts.push((amount, detail));
+    }
+    Some(())
+}
+
+/// Splits `pot` between `schools` by `model` in exact decimals, returning each school's amount
+/// and detail: the reference for [`split_fast`], and the path for everything else.
+fn split_general(
     pot: Money,
     model: &ShareModel,
     schools: &[&SchoolData],
@@ -776,7 +996,7 @@ fn split(
                 share: pot,
             });
         }
-        let scores = need.scores(schools).map_err(|e| at.need(e))?;
+        let scores = need.decimal_scores(schools).map_err(|e| at.need(e))?;
         let total: Decimal = scores.iter().sum();
         let ws: Vec<(Urn, Weight)> = schools
             .iter()
@@ -806,9 +1026,37 @@ fn split(
     Ok(parts.into_iter().zip(ws).map(|((_, m), (_, d))| (m, d)).collect())
 }
 
+/// `percent` of `budget` rounded down to the unit in integers, when the decimal arithmetic it
+/// replaces is sure to be exact (a budget below 10^15 pence, at most six places, 0 to 100 %);
+/// `None` otherwise.
+fn top_slice_whole(budget: Money, percent: Decimal, g: Granularity) -> Option<Money> {
+    if budget.is_negative() || budget.pence() >= 1_000_000_000_000_000 || percent.scale() > 6 {
+        return None;
+    }
+    let m = Some(percent.mantissa()).filter(|m| (0..=100 * 10i128.pow(percent.scale())).contains(m))?;
+    let unit = i128::from(g.pence());
+    let divisor = 100 * 10i128.pow(percent.scale()) * unit;
+    let units = i128::from(budget.pence()) * m / divisor;
+    Money::from_pence(i64::try_from(units * unit).ok()?).into()
+}
+
 /// Allocates one pot's `budget` between `schools` (the cluster's members; the pot's eligibility
 /// picks who is funded). Same inputs, same output. Earmarks and pools must name eligible schools.
 pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<Allocation, AllocationError> {
+    let mut eligible: Vec<&SchoolData> = schools.iter().filter(|s| pot.eligibility.admits(s)).collect();
+    eligible.sort_by_key(|s| s.urn);
+    allocate_eligible(pot, budget, &eligible, &LineNames::new(pot), &mut Scratch::default())
+}
+
+/// [`allocate_pot`] for the schools already found eligible, in URN order, with buffers reused
+/// from the caller's previous pots.
+pub(crate) fn allocate_eligible(
+    pot: &Pot,
+    budget: Money,
+    eligible: &[&SchoolData],
+    names: &LineNames,
+    scratch: &mut Scratch,
+) -> Result<Allocation, AllocationError> {
     let fence = &pot.ring_fence;
     let base = At {
         stream: fence,
@@ -820,8 +1068,6 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
             budget,
         });
     }
-    let mut eligible: Vec<&SchoolData> = schools.iter().filter(|s| pot.eligibility.admits(s)).collect();
-    eligible.sort_by_key(|s| s.urn);
     if eligible.is_empty() {
         return Err(AllocationError::NoEligibleSchools { stream: base.s() });
     }
@@ -844,11 +1090,16 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                     value: t.percent,
                 });
             }
-            let exact = budget.to_decimal_pence() * t.percent / Decimal::ONE_HUNDRED;
-            let top = Money::round(exact, g, Rounding::Down).map_err(|_| base.overflow())?;
+            let top = match top_slice_whole(budget, t.percent, g) {
+                Some(top) => top,
+                None => {
+                    let exact = budget.to_decimal_pence() * t.percent / Decimal::ONE_HUNDRED;
+                    Money::round(exact, g, Rounding::Down).map_err(|_| base.overflow())?
+                }
+            };
             lines.push(Line {
                 urn: None,
-                component: format!("top-slice: {}", t.purpose).into(),
+                component: Arc::clone(&names.top_slice),
                 amount: top,
                 explanation: Explanation {
                     amount: top,
@@ -876,18 +1127,18 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
         });
         fixed.checked_add(amount).map(|f| fixed = f)
     };
-    for c in &pot.components {
+    for (ci, c) in pot.components.iter().enumerate() {
         let at = At {
             stream: fence,
             component: c.name(),
         };
-        let name: Arc<str> = c.name().into();
+        let name = &names.components[ci];
         match c {
             Component::Share { .. } => {}
             Component::Flat { amount, .. } => {
                 at.negative("amount", *amount)?;
-                for s in &eligible {
-                    push(&mut lines, s.urn, &name, *amount, How::Flat).ok_or_else(|| at.overflow())?;
+                for s in eligible {
+                    push(&mut lines, s.urn, name, *amount, How::Flat).ok_or_else(|| at.overflow())?;
                 }
             }
             Component::PerPupilRate { rate, .. } | Component::FsmRate { rate, .. } => {
@@ -896,7 +1147,7 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                     Component::PerPupilRate { pupils, .. } => (pupils.label().into(), "FTE pupils"),
                     _ => ("FSM pupils".into(), "FSM count"),
                 };
-                for s in &eligible {
+                for s in eligible {
                     let count = match c {
                         Component::PerPupilRate { pupils, .. } => pupils.count(s),
                         _ => s.fsm.map(Decimal::from),
@@ -916,7 +1167,7 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                         exact: amount.to_decimal_pence() == exact_pence,
                         granularity: g,
                     };
-                    push(&mut lines, s.urn, &name, amount, explanation).ok_or_else(|| at.overflow())?;
+                    push(&mut lines, s.urn, name, amount, explanation).ok_or_else(|| at.overflow())?;
                 }
             }
             Component::Earmark {
@@ -936,7 +1187,7 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                 push(
                     &mut lines,
                     *school,
-                    &name,
+                    name,
                     *amount,
                     How::Earmark {
                         activity: activity.clone(),
@@ -957,7 +1208,15 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                         eligible: eligible.len(),
                     });
                 }
-                let scores = need.scores(&eligible).map_err(|e| at.need(e))?;
+                // Whole units of 10^-12 rank exactly as the scores they stand for.
+                let scores: Vec<Decimal> = if need
+                    .score_units(eligible, &mut scratch.weights, &mut scratch.wide)
+                    .is_some()
+                {
+                    scratch.weights.iter().map(|u| score_from_units(*u)).collect()
+                } else {
+                    need.decimal_scores(eligible).map_err(|e| at.need(e))?
+                };
                 let mut ranked: Vec<usize> = (0..eligible.len()).collect();
                 ranked.sort_by(|&a, &b| scores[b].cmp(&scores[a]).then(eligible[a].urn.cmp(&eligible[b].urn)));
                 for (rank, &i) in ranked.iter().take(n).enumerate() {
@@ -965,7 +1224,7 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                     push(
                         &mut lines,
                         eligible[i].urn,
-                        &name,
+                        name,
                         *unit_cost,
                         How::Lsu {
                             rank: rank + 1,
@@ -987,14 +1246,19 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                 at.negative("cost_per_fte", *cost_per_fte)?;
                 at.steps("with_lsu_fte", *with_lsu, *step)?;
                 at.steps("other_fte", *other, *step)?;
-                for s in &eligible {
+                // Each of the two costs is worked out once, when first needed.
+                let mut costs: [Option<Money>; 2] = [None, None];
+                for s in eligible {
                     let hosts = s.hosts_lsu || lsu_hosts.contains(&s.urn);
                     let fte = if hosts { *with_lsu } else { *other };
-                    let amount = at.post_cost(fte, *cost_per_fte)?;
+                    let amount = match costs[usize::from(hosts)] {
+                        Some(m) => m,
+                        None => *costs[usize::from(hosts)].insert(at.post_cost(fte, *cost_per_fte)?),
+                    };
                     push(
                         &mut lines,
                         s.urn,
-                        &name,
+                        name,
                         amount,
                         How::Post {
                             fte,
@@ -1036,12 +1300,12 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                 } else {
                     Granularity::Penny
                 };
-                let parts = split(pool, model, &members, unit, &at)?;
-                for (s, (amount, detail)) in members.iter().zip(parts) {
+                split(pool, model, &members, unit, &at, scratch)?;
+                for (s, (amount, detail)) in members.iter().zip(scratch.parts.drain(..)) {
                     push(
                         &mut lines,
                         s.urn,
-                        &name,
+                        name,
                         amount,
                         How::Pool {
                             fte: *fte,
@@ -1066,19 +1330,21 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
         });
     }
     // 3. Shares of what remains (in whole units; odd pence below the unit stay central).
-    let shares: Vec<&Component> = pot
+    let shares: Vec<(&Component, &Arc<str>)> = pot
         .components
         .iter()
-        .filter(|c| matches!(c, Component::Share { .. }))
+        .zip(&names.components)
+        .filter(|(c, _)| matches!(c, Component::Share { .. }))
         .collect();
-    let sharable = Money::round(remaining.to_decimal_pence(), g, Rounding::Down).map_err(|_| base.overflow())?;
+    // Down to whole units (`remaining` is not negative here).
+    let sharable = Money::from_pence(remaining.pence() - remaining.pence() % g.pence());
     let mut central_rest = remaining.checked_sub(sharable).ok_or_else(|| base.overflow())?;
     if shares.is_empty() {
         central_rest = remaining;
     } else {
         let mut total = Decimal::ZERO;
         let mut split_by: Vec<(usize, Weight)> = Vec::with_capacity(shares.len());
-        for (i, c) in shares.iter().enumerate() {
+        for (i, (c, _)) in shares.iter().enumerate() {
             if let Component::Share { name, percent, .. } = c {
                 if percent.is_sign_negative() || *percent > Decimal::ONE_HUNDRED {
                     return Err(AllocationError::PercentOutOfRange {
@@ -1098,14 +1364,30 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                 total: total.normalize(),
             });
         }
-        let pots = apportion(sharable, &split_by, g).map_err(|e| {
-            At {
-                stream: fence,
-                component: "share",
+        // The percentages as whole numbers split the sharable units the way `apportion` would.
+        let mut pots = std::mem::take(&mut scratch.share_pots);
+        pots.clear();
+        let units = u64::try_from(sharable.pence() / g.pence()).ok();
+        let fast = units.and_then(|units| {
+            whole_numbers(split_by.iter().map(|(_, w)| w.value()), &mut scratch.table)?;
+            split_whole(units, &scratch.table, &mut scratch.whole)?;
+            for part in &scratch.whole.parts {
+                pots.push(Money::from_pence(i64::try_from(*part).ok()?.checked_mul(g.pence())?));
             }
-            .split(e)
-        })?;
-        for (c, (_, share_pot)) in shares.iter().zip(pots) {
+            Some(())
+        });
+        if fast.is_none() {
+            pots.clear();
+            let general = apportion(sharable, &split_by, g).map_err(|e| {
+                At {
+                    stream: fence,
+                    component: "share",
+                }
+                .split(e)
+            })?;
+            pots.extend(general.into_iter().map(|(_, m)| m));
+        }
+        for ((c, arc), share_pot) in shares.iter().zip(pots.iter().copied()) {
             let Component::Share { name, percent, model } = c else {
                 continue;
             };
@@ -1113,12 +1395,11 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                 stream: fence,
                 component: name,
             };
-            let arc: Arc<str> = name.as_str().into();
-            let parts = split(share_pot, model, &eligible, g, &at)?;
-            for (s, (amount, detail)) in eligible.iter().zip(parts) {
+            split(share_pot, model, eligible, g, &at, scratch)?;
+            for (s, (amount, detail)) in eligible.iter().zip(scratch.parts.drain(..)) {
                 lines.push(Line {
                     urn: Some(s.urn),
-                    component: arc.clone(),
+                    component: Arc::clone(arc),
                     amount,
                     explanation: Explanation {
                         amount,
@@ -1132,11 +1413,12 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
                 });
             }
         }
+        scratch.share_pots = pots;
     }
     if central_rest != Money::ZERO {
         lines.push(Line {
             urn: None,
-            component: "unallocated".into(),
+            component: Arc::clone(&names.unallocated),
             amount: central_rest,
             explanation: Explanation {
                 amount: central_rest,
@@ -1159,4 +1441,164 @@ pub fn allocate_pot(pot: &Pot, budget: Money, schools: &[SchoolData]) -> Result<
         return Err(base.overflow());
     }
     Ok(allocation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::funding::need::{Factor, Normalisation};
+    use crate::funding::school::PupilBasis;
+    use crate::school::{Phase, Tenths};
+    use proptest::prelude::*;
+
+    fn model(k: u8, w: i64, places: u32, grades: [i64; 7], ungraded: Option<i64>, minimum: i64) -> ShareModel {
+        let need = NeedIndex {
+            factors: vec![
+                (Factor::Fsm, Decimal::new(w, places)),
+                (Factor::LowAttainment, Decimal::new(grades[0], places)),
+            ],
+            normalisation: if w % 2 == 0 {
+                Normalisation::ShareOfTotal
+            } else {
+                Normalisation::Range
+            },
+        };
+        match k % 10 {
+            0 => ShareModel::Equal,
+            1 => ShareModel::Pupils(Pupils::All(PupilBasis::Headcount)),
+            2 => ShareModel::Pupils(Pupils::All(PupilBasis::Fte)),
+            3 => ShareModel::Pupils(Pupils::Stages([true, false, true, true, false, false, w % 3 == 0])),
+            4 => ShareModel::FsmWeighted {
+                weight: Decimal::new(w, places),
+            },
+            5 => ShareModel::FsmCount,
+            6 => ShareModel::Need(need),
+            7 => ShareModel::MinimumThenNeed {
+                minimum: Money::from_pence(minimum),
+                need,
+            },
+            8 => ShareModel::Pupils(Pupils::Years { from: 2, to: 9 }),
+            _ => ShareModel::ByGrade {
+                weights: grades.map(|g| Decimal::new(g, places)),
+                ungraded: ungraded.map(|u| Decimal::new(u, places)),
+            },
+        }
+    }
+
+    proptest! {
+        /// Whenever the whole-number path answers, it gives exactly the parts and details of
+        /// the decimal path (which also answers every case the fast one declines).
+        #[test]
+        fn the_fast_split_equals_the_general_one(
+            schools in proptest::collection::vec(
+                (0u32..3_000, proptest::option::of(0u32..900), proptest::option::of(0u8..=8), 0i64..40, any::<bool>()),
+                1..25,
+            ),
+            k in 0u8..10,
+            w in 0i64..40,
+            places in 0u32..4,
+            grades in proptest::array::uniform7(0i64..9),
+            ungraded in proptest::option::of(0i64..5),
+            minimum in 0i64..20_000,
+            pot in 0i64..50_000_000,
+            pounds in any::<bool>(),
+            shuffle in any::<bool>(),
+        ) {
+            let data: Vec<SchoolData> = schools
+                .iter()
+                .enumerate()
+                .map(|(i, (pupils, fsm, grade, low, fte))| {
+                    let mut s = SchoolData::new(Urn::from_u32(100_000 + i as u32 * 3).unwrap(), Phase::Primary, *pupils);
+                    s.fsm = *fsm;
+                    s.inspection_grade = *grade;
+                    s.pupils_fte = fte.then_some(Tenths(i64::from(*pupils) * 10 + low));
+                    s.stages = [Some(pupils / 7), None, Some(pupils / 3), Some(pupils / 2), None, Some(1), Some(2)];
+                    s.factors[Factor::LowAttainment.supplied_index().unwrap()] = Some(Decimal::new(*low, places));
+                    s
+                })
+                .collect();
+            let mut refs: Vec<&SchoolData> = data.iter().collect();
+            if shuffle {
+                refs.reverse();
+            }
+            let g = if pounds { Granularity::Pound } else { Granularity::Penny };
+            let pot = Money::from_pence(pot);
+            let m = model(k, w, places, grades, ungraded, minimum);
+            let fence = RingFence { stream: "s".into(), phase: "all".into() };
+            let at = At { stream: &fence, component: "c" };
+            let general = split_general(pot, &m, &refs, g, &at);
+            let mut scratch = Scratch::default();
+            if split_fast(pot, &m, &refs, g, &mut scratch).is_some() {
+                prop_assert_eq!(Ok(scratch.parts.clone()), general.clone());
+            }
+            // And the split the engine uses always answers as the general path does.
+            let mut scratch = Scratch::default();
+            let used = split(pot, &m, &refs, g, &at, &mut scratch).map(|()| scratch.parts.clone());
+            prop_assert_eq!(used, general);
+        }
+
+        #[test]
+        fn the_integer_top_slice_equals_the_decimal_one(
+            budget in 0i64..2_000_000_000_000_000,
+            percent in 0i64..=10_000_000,
+            places in 0u32..8,
+            pounds in any::<bool>(),
+        ) {
+            let percent = Decimal::new(percent, places);
+            prop_assume!(percent <= Decimal::ONE_HUNDRED);
+            let g = if pounds { Granularity::Pound } else { Granularity::Penny };
+            let budget = Money::from_pence(budget);
+            if let Some(top) = top_slice_whole(budget, percent, g) {
+                let exact = budget.to_decimal_pence() * percent / Decimal::ONE_HUNDRED;
+                prop_assert_eq!(Ok(top), Money::round(exact, g, Rounding::Down));
+            }
+        }
+    }
+
+    #[test]
+    fn the_benchmark_models_take_the_fast_path() {
+        let data: Vec<SchoolData> = (0..12u32)
+            .map(|i| {
+                let mut s = SchoolData::new(Urn::from_u32(100_000 + i).unwrap(), Phase::Primary, 100 + i * 37);
+                s.fsm = Some(5 + i * 3);
+                s.inspection_grade = Some(1 + (i % 4) as u8);
+                s
+            })
+            .collect();
+        let refs: Vec<&SchoolData> = data.iter().collect();
+        let need = NeedIndex {
+            factors: vec![(Factor::Fsm, Decimal::ONE)],
+            normalisation: Normalisation::ShareOfTotal,
+        };
+        for m in [
+            ShareModel::Equal,
+            ShareModel::Pupils(Pupils::All(PupilBasis::Headcount)),
+            ShareModel::FsmWeighted {
+                weight: Decimal::new(15, 1),
+            },
+            ShareModel::FsmCount,
+            ShareModel::Need(need.clone()),
+            ShareModel::MinimumThenNeed {
+                minimum: Money::from_pence(50_000),
+                need,
+            },
+            ShareModel::ByGrade {
+                weights: [1, 2, 3, 4, 5, 6, 7].map(Decimal::from),
+                ungraded: None,
+            },
+        ] {
+            let mut scratch = Scratch::default();
+            assert_eq!(
+                split_fast(
+                    Money::from_pence(10_000_000),
+                    &m,
+                    &refs,
+                    Granularity::Penny,
+                    &mut scratch
+                ),
+                Some(()),
+                "{m:?}"
+            );
+        }
+    }
 }

@@ -129,6 +129,33 @@ impl Pupils {
         }
     }
 
+    /// The places [`Pupils::whole_count`] counts in (FTE in tenths), or `None` when the count
+    /// is not a whole number of anything (year groups spread across a stage).
+    pub(crate) fn whole_count_scale(&self) -> Option<u32> {
+        match self {
+            Pupils::All(PupilBasis::Headcount) | Pupils::Stages(_) => Some(0),
+            Pupils::All(PupilBasis::Fte) => Some(1),
+            Pupils::Years { .. } => None,
+        }
+    }
+
+    /// [`Pupils::count`] as a whole number of 10^-[`Pupils::whole_count_scale`], when it is one.
+    pub(crate) fn whole_count(&self, s: &SchoolData) -> Option<u64> {
+        match self {
+            Pupils::All(PupilBasis::Headcount) => Some(u64::from(s.pupils)),
+            Pupils::All(PupilBasis::Fte) => s.pupils_fte.and_then(|t| u64::try_from(t.0).ok()),
+            Pupils::Stages(flags) => Some(
+                flags
+                    .iter()
+                    .zip(&s.stages)
+                    .filter(|(f, _)| **f)
+                    .map(|(_, n)| u64::from(n.unwrap_or(0)))
+                    .sum(),
+            ),
+            Pupils::Years { .. } => None,
+        }
+    }
+
     /// "pupils", "FTE pupils", "pupils in ks2, ks3", "pupils in Years 5–11".
     pub fn label(&self) -> String {
         match self {

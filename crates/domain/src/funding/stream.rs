@@ -4,7 +4,10 @@
 //! [`allocate_policy`] runs every pot in every cluster.
 
 use super::apportion::{Recipient, Weight, apportion};
-use super::engine::{Allocation, AllocationError, Component, Explanation, How, Line, Pot, RingFence, allocate_pot};
+use super::engine::{
+    Allocation, AllocationError, Component, Explanation, How, Line, LineNames, Pot, RingFence, Scratch,
+    allocate_eligible,
+};
 use super::school::SchoolData;
 use crate::ids::Urn;
 use crate::money::{Money, Rate, Rounding};
@@ -101,6 +104,25 @@ impl From<ClusterIx> for Recipient {
 
 /// Each cluster's budget for one pot, in cluster order.
 pub fn cluster_budgets(rule: &BudgetRule, pot: &Pot, clusters: &[ClusterInput]) -> Result<Vec<Money>, AllocationError> {
+    let sizes: Vec<(u64, i64)> = clusters
+        .iter()
+        .map(|c| {
+            c.schools
+                .iter()
+                .filter(|s| pot.eligibility.admits(s))
+                .fold((0u64, 0i64), |(p, n), s| (p + u64::from(s.pupils), n + 1))
+        })
+        .collect();
+    budgets_for_sizes(rule, pot, clusters, &sizes)
+}
+
+/// [`cluster_budgets`] given each cluster's eligible pupils and schools.
+fn budgets_for_sizes(
+    rule: &BudgetRule,
+    pot: &Pot,
+    clusters: &[ClusterInput],
+    sizes: &[(u64, i64)],
+) -> Result<Vec<Money>, AllocationError> {
     let stream = pot.ring_fence.to_string();
     let overflow = || AllocationError::Overflow { stream: stream.clone() };
     let negative = |field: &'static str, amount: Money| -> Result<(), AllocationError> {
@@ -114,15 +136,6 @@ pub fn cluster_budgets(rule: &BudgetRule, pot: &Pot, clusters: &[ClusterInput]) 
         }
         Ok(())
     };
-    let sizes: Vec<(u64, i64)> = clusters
-        .iter()
-        .map(|c| {
-            c.schools
-                .iter()
-                .filter(|s| pot.eligibility.admits(s))
-                .fold((0u64, 0i64), |(p, n), s| (p + u64::from(s.pupils), n + 1))
-        })
-        .collect();
     let national: Vec<Money> = match &rule.national {
         None => vec![Money::ZERO; clusters.len()],
         Some((total, split)) => {
@@ -237,10 +250,32 @@ pub fn allocate_policy(
     clusters: &[ClusterInput],
 ) -> Result<Vec<PotAllocation>, AllocationError> {
     let mut prepared: Vec<Prepared<'_>> = Vec::new();
+    // Where each cluster's schools start in one flat list, for the eligibility masks.
+    let mut starts = Vec::with_capacity(clusters.len() + 1);
+    starts.push(0);
+    for c in clusters {
+        starts.push(starts[starts.len() - 1] + c.schools.len());
+    }
     for stream in &policy.streams {
         for sp in &stream.pots {
             let pot = &sp.pot;
-            let budgets = cluster_budgets(&sp.budget, pot, clusters)?;
+            // Each school's eligibility for this pot is decided once, here.
+            let mut eligible = Vec::with_capacity(starts[clusters.len()]);
+            let sizes: Vec<(u64, i64)> = clusters
+                .iter()
+                .map(|c| {
+                    c.schools.iter().fold((0u64, 0i64), |(p, n), s| {
+                        let admitted = pot.eligibility.admits(s);
+                        eligible.push(admitted);
+                        if admitted {
+                            (p + u64::from(s.pupils), n + 1)
+                        } else {
+                            (p, n)
+                        }
+                    })
+                })
+                .collect();
+            let budgets = budgets_for_sizes(&sp.budget, pot, clusters, &sizes)?;
             let mut owner = Vec::with_capacity(pot.components.len());
             for c in &pot.components {
                 let named = named_schools(c);
@@ -263,7 +298,12 @@ pub fn allocate_policy(
                     }
                 }
             }
-            prepared.push(Prepared { pot, budgets, owner });
+            prepared.push(Prepared {
+                pot,
+                budgets,
+                owner,
+                eligible,
+            });
         }
     }
     // Clusters are independent: large runs are split into contiguous chunks on scoped threads
@@ -271,8 +311,9 @@ pub fn allocate_policy(
     // number of threads.
     let run = |range: std::ops::Range<usize>| -> Result<Vec<PotAllocation>, AllocationError> {
         let mut out = Vec::with_capacity(range.len() * prepared.len());
+        let mut work = Work::default();
         for ci in range {
-            allocate_cluster(ci, &clusters[ci], &prepared, &mut out)?;
+            allocate_cluster(ci, &clusters[ci], starts[ci], &prepared, &mut work, &mut out)?;
         }
         Ok(out)
     };
@@ -312,18 +353,38 @@ struct Prepared<'a> {
     budgets: Vec<Money>,
     /// For each component, the cluster it belongs to (earmarks and pools), or `None` for all.
     owner: Vec<Option<usize>>,
+    /// Whether each school (every cluster's, one after another) is eligible for this pot.
+    eligible: Vec<bool>,
 }
 
-fn allocate_cluster(
+/// One thread's reused buffers.
+#[derive(Default)]
+struct Work<'a> {
+    eligible: Vec<&'a SchoolData>,
+    scratch: Scratch,
+    /// Each prepared pot's line names, made on this thread when first needed.
+    names: Vec<Option<LineNames>>,
+}
+
+fn allocate_cluster<'a>(
     ci: usize,
-    cluster: &ClusterInput,
+    cluster: &'a ClusterInput,
+    start: usize,
     prepared: &[Prepared<'_>],
+    work: &mut Work<'a>,
     out: &mut Vec<PotAllocation>,
 ) -> Result<(), AllocationError> {
-    for p in prepared {
+    work.names.resize(prepared.len(), None);
+    for (pi, p) in prepared.iter().enumerate() {
         let budget = p.budgets[ci];
-        let any_eligible = cluster.schools.iter().any(|s| p.pot.eligibility.admits(s));
-        let allocation = if !any_eligible {
+        let eligible = &mut work.eligible;
+        eligible.clear();
+        let mask = &p.eligible[start..start + cluster.schools.len()];
+        eligible.extend(cluster.schools.iter().zip(mask).filter(|(_, e)| **e).map(|(s, _)| s));
+        if !eligible.is_sorted_by_key(|s| s.urn) {
+            eligible.sort_by_key(|s| s.urn);
+        }
+        let allocation = if eligible.is_empty() {
             if budget == Money::ZERO {
                 continue;
             }
@@ -343,7 +404,8 @@ fn allocate_cluster(
                 }],
             }
         } else {
-            let pot: Cow<'_, Pot> = if p.owner.iter().all(Option::is_none) {
+            let whole_pot = p.owner.iter().all(Option::is_none);
+            let pot: Cow<'_, Pot> = if whole_pot {
                 Cow::Borrowed(p.pot)
             } else {
                 let mut pot = p.pot.clone();
@@ -357,9 +419,18 @@ fn allocate_cluster(
                     .collect();
                 Cow::Owned(pot)
             };
-            allocate_pot(&pot, budget, &cluster.schools).map_err(|e| AllocationError::InCluster {
-                cluster: cluster.name.clone(),
-                source: Box::new(e),
+            let own_names;
+            let names = if whole_pot {
+                work.names[pi].get_or_insert_with(|| LineNames::new(p.pot))
+            } else {
+                own_names = LineNames::new(&pot);
+                &own_names
+            };
+            allocate_eligible(&pot, budget, eligible, names, &mut work.scratch).map_err(|e| {
+                AllocationError::InCluster {
+                    cluster: cluster.name.clone(),
+                    source: Box::new(e),
+                }
             })?
         };
         out.push(PotAllocation {
