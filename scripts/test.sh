@@ -69,5 +69,8 @@ journey_log="$pg_dir/journeys.log"
 scripts/browser-journey.sh 2>&1 | tee "$journey_log"
 passed=$((passed + $(awk '/^browser journeys passed: /{print $4}' "$journey_log")))
 
+log "fuzzing every parser and importer (scripts/fuzz.sh)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+
 log "all tests passed"
 echo "tests: $passed passed, $failed failed"
