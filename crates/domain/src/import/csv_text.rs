@@ -386,7 +386,13 @@ pub fn read_header(source: Source<'_>) -> Result<(Header, Body), FileError> {
         Some((_, row)) => (0..row.len())
             .map(|i| row.get(i).unwrap_or_default().to_string())
             .collect(),
-        None => return Err(FileError::Empty),
+        // Only blank lines (or one empty field): not empty, so say what it holds.
+        None => {
+            return Err(FileError::Malformed {
+                line: 1,
+                message: "the file holds only blank lines: the first line must be the header naming the columns".into(),
+            });
+        }
     };
     let header = Header::new(names)?;
     let (offset, line) = records.scanner.position();
@@ -782,6 +788,17 @@ mod tests {
             }
             let want: Vec<(u64, String)> = vec![(2, "1".into()), (4, "2".into()), (5, "3".into()), (7, "4".into())];
             assert_eq!(lines, want, "{parts} parts");
+        }
+    }
+
+    #[test]
+    fn a_file_of_blank_lines_is_not_called_empty() {
+        // Found by the membership_csv fuzz target: `""` was "the file is empty (0 bytes)".
+        for text in ["\"\"", "\n\r\n", "\"\"\r\n\r\n"] {
+            match read_header(Source::Utf8(text)) {
+                Err(FileError::Malformed { line: 1, message }) => assert!(message.contains("blank lines"), "{text:?}"),
+                other => panic!("{text:?}: {other:?}"),
+            }
         }
     }
 
