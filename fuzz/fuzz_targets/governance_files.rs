@@ -26,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &b""[..]),
     };
-    let (Ok(c), Ok(m)) = (std::str::from_utf8(c), std::str::from_utf8(m)) else { return };
+    let (Ok(c), Ok(m)) = (std::str::from_utf8(c), std::str::from_utf8(m)) else {
+        return;
+    };
     let constitution = parse_constitution(c);
     let meeting = parse_meeting(m);
     if let Err(e) = &constitution {
@@ -35,7 +37,9 @@ fuzz_target!(|data: &[u8]| {
     if let Err(e) = &meeting {
         check_refusal(e);
     }
-    let (Ok(constitution), Ok(meeting)) = (constitution, meeting) else { return };
+    let (Ok(constitution), Ok(meeting)) = (constitution, meeting) else {
+        return;
+    };
     if let Ok(results) = evaluate(&constitution, &meeting.seats, &meeting.attendees, &meeting.items) {
         assert_eq!(results.len(), meeting.items.len());
         for r in &results {

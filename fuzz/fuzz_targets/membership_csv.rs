@@ -21,7 +21,9 @@ fuzz_target!(|data: &[u8]| {
     let again = parse(out.as_bytes()).unwrap_or_else(|e| panic!("re-read refused: {e}\n{out}"));
     assert!(again.errors.is_empty(), "re-read errors: {:?}\n{out}", again.errors);
     let key = |rs: &[domain::import::MembershipRecord]| -> Vec<(u32, String, &'static str)> {
-        rs.iter().map(|r| (r.urn.get(), r.cluster.clone(), r.role.code())).collect()
+        rs.iter()
+            .map(|r| (r.urn.get(), r.cluster.clone(), r.role.code()))
+            .collect()
     };
     assert_eq!(key(&p.rows), key(&again.rows), "{out}");
 });

@@ -26,7 +26,9 @@ fn key(rows: &[MetricRecord]) -> Vec<(u32, Place, String, &'static str, Observat
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&first, data)) = data.split_first() else { return };
+    let Some((&first, data)) = data.split_first() else {
+        return;
+    };
     let mut catalogue = Catalogue::new(default_measures());
     catalogue.accept_unknown = first & 1 == 1;
     let parsed = parse(data, &catalogue);

@@ -35,7 +35,10 @@ pub fn check_parsed<T>(data: &[u8], parsed: &Result<Parsed<T>, FileError>, line_
     let mut previous = 1;
     for row in &p.rows {
         let line = line_of(row);
-        assert!(line > previous && line <= last, "row on line {line} after {previous} of {last}");
+        assert!(
+            line > previous && line <= last,
+            "row on line {line} after {previous} of {last}"
+        );
         previous = line;
     }
     for (line, why) in &p.skipped {
@@ -49,7 +52,11 @@ pub fn check_file_error(data: &[u8], e: &FileError) {
     let last = lines(data);
     assert!(!e.to_string().trim().is_empty(), "{e:?} says nothing");
     match e {
-        FileError::Empty => assert!(data.is_empty() || data == b"\xEF\xBB\xBF", "Empty on {} bytes", data.len()),
+        FileError::Empty => assert!(
+            data.is_empty() || data == b"\xEF\xBB\xBF",
+            "Empty on {} bytes",
+            data.len()
+        ),
         FileError::Binary { offset } => assert_eq!(data.get(*offset), Some(&0), "Binary at {offset}"),
         FileError::Encoding { line, .. } | FileError::Malformed { line, .. } => {
             assert!((1..=last).contains(line), "{e} on a file of {last} lines")
