@@ -77,11 +77,13 @@ for t in "${targets[@]}"; do
   fi
 done
 
-printf '\n%-18s %12s %10s %6s %6s %7s %s\n' target execs exec/s cov ft corpus result
+printf '\n%-18s %10s %8s %6s %6s %7s %8s %7s %s\n' target execs exec/s cov ft corpus slowest rss_mb result
 for t in "${targets[@]}"; do
   f="$logs/$t.log"
   execs=$(awk '/stat::number_of_executed_units/{print $2}' "$f" | tail -1)
   rate=$(awk '/stat::average_exec_per_sec/{print $2}' "$f" | tail -1)
+  slowest=$(awk '/stat::slowest_unit_time_sec/{print $2}' "$f" | tail -1)
+  rss=$(awk '/stat::peak_rss_mb/{print $2}' "$f" | tail -1)
   last=$(grep -E '^#[0-9]+' "$f" | tail -1 || true)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
@@ -90,7 +92,8 @@ for t in "${targets[@]}"; do
   if [[ " ${failed[*]} " == *" $t "* ]]; then
     result="FAILED: $(grep -m1 -E 'ERROR: libFuzzer|panicked at|ERROR: AddressSanitizer' "$f" || echo 'see log')"
   fi
-  printf '%-18s %12s %10s %6s %6s %7s %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$result"
+  printf '%-18s %10s %8s %6s %6s %7s %7ss %7s %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" \
+    "${slowest:-?}" "${rss:-?}" "$result"
 done
 echo "fuzzed in $((SECONDS - start)) s"
 
