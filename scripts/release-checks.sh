@@ -63,6 +63,12 @@ step_load() {
   scripts/load.sh --duration 60 --rate 1000 --overload-seconds 30 --soak 1800
 }
 
+# Fuzzing (issue 8, item 4): one CPU-hour per parser target (6 targets, 2 at a time on 2 cores:
+# about 3 hours), the growing corpus kept in fuzz/work/ between runs.
+step_fuzz() {
+  FUZZ_WORK=fuzz/work scripts/fuzz.sh "${FUZZ_SECONDS:-3600}"
+}
+
 steps=("$@")
 if [ ${#steps[@]} -eq 0 ]; then
   mapfile -t steps < <(declare -F | awk '{print $3}' | grep '^step_' | sed 's/^step_//')

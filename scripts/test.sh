@@ -79,5 +79,8 @@ api_log="$pg_dir/api-fuzz.log"
 scripts/api-fuzz.sh 2>&1 | tee "$api_log"
 passed=$((passed + $(awk '/ generated, [0-9]+ passed/{for(i=1;i<=NF;i++) if($(i+1) ~ /^passed/) s=$i} END{print s+0}' "$api_log")))
 
+log "fuzzing every parser and importer (scripts/fuzz.sh)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+
 log "all tests passed"
 echo "tests: $passed passed, $failed failed"

@@ -10,6 +10,7 @@ pub mod error;
 pub mod evaluation;
 pub mod funding;
 pub mod governance;
+pub mod governance_file;
 pub mod groupings;
 pub mod import;
 pub mod ledger;

@@ -639,7 +639,14 @@ mod tests {
         // (file, expected refusal)
         let cases: Vec<(Vec<u8>, FileError)> = vec![
             (b"".to_vec(), FileError::Empty),
-            (b"\n\r\n".to_vec(), FileError::Empty),
+            (
+                b"\n\r\n".to_vec(),
+                FileError::Malformed {
+                    line: 1,
+                    message: "the file holds only blank lines: the first line must be the header naming the columns"
+                        .into(),
+                },
+            ),
             (b"PK\x03\x04\x00\x00".to_vec(), FileError::Binary { offset: 4 }),
             (
                 b"\xFF\xFEu\x00r\x00n\x00".to_vec(),

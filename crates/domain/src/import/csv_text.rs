@@ -69,14 +69,26 @@ pub struct Header {
 }
 
 impl Header {
+    /// A blank header cell is named by its place (`column 3`), so an error in it names a column;
+    /// it matches no column the importer looks for.
     pub fn new(names: Vec<String>) -> Result<Header, FileError> {
+        let mut blank = Vec::new();
         let names: Vec<String> = names
             .into_iter()
-            .map(|s| s.trim().trim_start_matches('\u{feff}').to_string())
+            .enumerate()
+            .map(|(i, s)| {
+                let n = s.trim().trim_start_matches('\u{feff}').trim();
+                if n.is_empty() {
+                    blank.push(i);
+                    format!("column {}", i + 1)
+                } else {
+                    n.to_string()
+                }
+            })
             .collect();
         let mut index = HashMap::with_capacity(names.len());
         for (i, n) in names.iter().enumerate() {
-            if n.is_empty() {
+            if blank.contains(&i) {
                 continue;
             }
             if index.insert(normalise_header(n), i).is_some() {
@@ -374,7 +386,13 @@ pub fn read_header(source: Source<'_>) -> Result<(Header, Body), FileError> {
         Some((_, row)) => (0..row.len())
             .map(|i| row.get(i).unwrap_or_default().to_string())
             .collect(),
-        None => return Err(FileError::Empty),
+        // Only blank lines (or one empty field): not empty, so say what it holds.
+        None => {
+            return Err(FileError::Malformed {
+                line: 1,
+                message: "the file holds only blank lines: the first line must be the header naming the columns".into(),
+            });
+        }
     };
     let header = Header::new(names)?;
     let (offset, line) = records.scanner.position();
@@ -771,6 +789,29 @@ mod tests {
             let want: Vec<(u64, String)> = vec![(2, "1".into()), (4, "2".into()), (5, "3".into()), (7, "4".into())];
             assert_eq!(lines, want, "{parts} parts");
         }
+    }
+
+    #[test]
+    fn a_file_of_blank_lines_is_not_called_empty() {
+        // Found by the membership_csv fuzz target: `""` was "the file is empty (0 bytes)".
+        for text in ["\"\"", "\n\r\n", "\"\"\r\n\r\n"] {
+            match read_header(Source::Utf8(text)) {
+                Err(FileError::Malformed { line: 1, message }) => assert!(message.contains("blank lines"), "{text:?}"),
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_blank_header_cell_is_named_by_its_place() {
+        // Found by the gias_csv fuzz target: a short row under a blank header cell named column "".
+        let (mut r, header) = Records::new("urn,,cluster\n120765,x").unwrap();
+        assert_eq!(header.names, vec!["urn", "column 2", "cluster"]);
+        assert_eq!(header.find(&["column 2"]), None);
+        let (line, record) = r.next_record().unwrap().unwrap();
+        let mut row = RowCheck::new(line, record);
+        assert!(!row.has_all_fields(&header.names));
+        assert_eq!((row.errors[0].line, row.errors[0].column.as_str()), (2, "column 2"));
     }
 
     #[test]

@@ -283,8 +283,12 @@ fn parse_rows(
                     // GIAS writes up to two decimals; keep one, rounding half up, exactly.
                     let t = Tenths::parse(v).or_else(|| {
                         let (w, f) = v.split_once('.')?;
-                        let hundredths: i64 = format!("{w}{:0<2}", &f[..f.len().min(2)]).parse().ok()?;
-                        (f.len() <= 2 && hundredths >= 0).then_some(Tenths((hundredths + 5) / 10))
+                        // Digits only before slicing: `1.€` must not cut a character in two.
+                        if f.len() > 2 || !f.bytes().all(|b| b.is_ascii_digit()) {
+                            return None;
+                        }
+                        let hundredths: i64 = format!("{w}{f:0<2}").parse().ok()?;
+                        (hundredths >= 0).then_some(Tenths(hundredths.checked_add(5)? / 10))
                     });
                     if t.is_none_or(|t| !(0..=1000).contains(&t.0)) {
                         let v = v.to_string();
@@ -481,6 +485,36 @@ mod tests {
             file.extend(body.iter().map(|&b| if b == 0 { b',' } else { b }));
             let _ = parse(&file);
         }
+    }
+
+    #[test]
+    fn a_percentage_with_a_wide_character_or_too_many_digits_is_a_row_error() {
+        // Found by reading the code the gias_csv fuzz target runs: `1.€` sliced `€` in two, and
+        // nineteen digits overflowed when rounded.
+        for (pct, windows_1252) in [
+            ("1.€", false),
+            ("1.€", true),
+            ("92233720368547758.07", false),
+            ("1.2x", false),
+        ] {
+            let file = format!(
+                "URN,LA (code),EstablishmentName,EstablishmentStatus (name),PhaseOfEducation (name),PercentageFSM\r\n121000,926,A school,Open,Primary,{pct}\r\n"
+            );
+            let bytes = if windows_1252 { cp1252(&file) } else { file.into_bytes() };
+            let p = parse(&bytes).unwrap();
+            assert!(p.rows.is_empty(), "{pct}");
+            assert_eq!(
+                (
+                    p.errors[0].line,
+                    p.errors[0].column.as_str(),
+                    p.errors[0].value.as_str()
+                ),
+                (2, "PercentageFSM", pct)
+            );
+        }
+        let good = "URN,LA (code),EstablishmentName,EstablishmentStatus (name),PhaseOfEducation (name),PercentageFSM,CensusDate,NumberOfPupils\n121000,926,A,Open,Primary,12.35,19-01-2023,210\n";
+        let p = parse(good.as_bytes()).unwrap();
+        assert_eq!(p.rows[0].census.as_ref().and_then(|c| c.fsm_pct), Some(Tenths(124)));
     }
 
     #[test]
