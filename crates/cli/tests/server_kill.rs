@@ -1,28 +1,37 @@
 //! Crash safety of the running server (issue 8, item 1). The real `clusterwise serve` is started
 //! on a database, driven with seeded random ledger postings over HTTP (receipts by an authority
 //! officer, allocations and payments by a cluster clerk, some refused by the no-overspend rule,
-//! some retried with the same idempotency key), and killed with SIGKILL at a seeded random
-//! moment: between requests or while one is in flight. After every kill, with the server dead,
-//! the database is opened and checked:
+//! some retried with the same idempotency key) interleaved with committee votes through the JSON
+//! API (the clerk's bearer token; a random school's for/against/abstain on one of two motions of
+//! a held meeting, often changing the school's vote, sometimes the very same vote again, and
+//! votes whose reply was lost sent again), and killed with SIGKILL at a seeded random moment:
+//! between requests or while one is in flight. After every kill, with the server dead, the
+//! database is opened and checked:
 //!
 //! - SQLite `PRAGMA integrity_check` is `ok` (PostgreSQL: `amcheck` on every B-tree index);
 //! - the ledger audit is whole (every entry balanced, with all its lines, no orphans);
 //! - every acknowledged posting (a `303` naming the entry) is present with the entry id it was
 //!   acknowledged with; the journal holds exactly the keys found, each once;
-//! - the kept balances equal the journal's sums and sum to zero: the ledger balances to the penny.
+//! - the kept balances equal the journal's sums and sum to zero: the ledger balances to the penny;
+//! - every school's stored vote on each motion is the one last acknowledged (a `200`), or one
+//!   sent after it whose reply was lost; at most one vote per school per motion; no vote that was
+//!   never sent; no result declared. A vote's `changed` must say whether the stored vote was
+//!   another.
 //!
 //! Then the server is started again and the run goes on. The number of cycles is
 //! `CLUSTERWISE_CRASH_CYCLES` (default 1,000, SQLite) and `CLUSTERWISE_CRASH_PG_CYCLES` (default
 //! 100, PostgreSQL, when `CLUSTERWISE_TEST_POSTGRES_URL` is set); scripts/release-checks.sh runs
 //! 10,000 and 1,000. The seed is
-//! `CLUSTERWISE_CRASH_SEED` (printed, so a failure replays). The server's bearer-token JSON API
-//! is not used yet: postings go through the HTML form routes with a session cookie and CSRF
-//! token, which survive restarts because sessions are stored.
+//! `CLUSTERWISE_CRASH_SEED` (printed, so a failure replays). Postings go through the HTML form
+//! routes with a session cookie and CSRF token, which survive restarts because sessions are
+//! stored; votes go through `POST /api/v1/meetings/{id}/motions/{n}/votes` (tokens are stored too).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use domain::access::{Scope, UserRole};
-use domain::ids::{AuthorityId, ClusterId, LaCode};
+use domain::governance::vote::Choice;
+use domain::ids::{AuthorityId, ClusterId, LaCode, MeetingId, Urn};
 use service::import::{ImportKind, ImportOptions, ImportTarget};
+use service::meetings::{ConstitutionInput, MotionInput, PersonInput, ScheduleInput, SeatInput};
 use service::{Service, Store, SystemClock};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -35,6 +44,8 @@ const PASSWORD: &str = "crash harness password (synthetic)";
 const LA: &str = "998";
 const SCHOOLS: [u32; 4] = [998_001, 998_002, 998_003, 998_004];
 const STREAM: &str = "Crash stream";
+/// Motions on the harness's meeting that votes are recorded on.
+const MOTIONS: usize = 2;
 
 /// A small seeded generator (xorshift64*), so a run replays from its seed.
 struct Seeded(u64);
@@ -82,8 +93,6 @@ fn request(
     form: &[(&str, &str)],
 ) -> std::io::Result<Reply> {
     let body = form_encode(form);
-    let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(c) = cookie {
         req.push_str(&format!("Cookie: {c}\r\n"));
@@ -96,6 +105,24 @@ fn request(
     }
     req.push_str("\r\n");
     req.push_str(&body);
+    exchange(addr, &req)
+}
+
+/// A JSON `POST` to the API with a bearer token.
+fn api_post(addr: &str, token: &str, path: &str, body: &str) -> std::io::Result<Reply> {
+    exchange(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+fn exchange(addr: &str, req: &str) -> std::io::Result<Reply> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
     s.write_all(req.as_bytes())?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
@@ -180,9 +207,14 @@ fn start(db: &str) -> Server {
 
 // ---- set-up (in-process, before the first start) ----
 
+#[derive(Clone)]
 struct Fixture {
     authority: AuthorityId,
     cluster: ClusterId,
+    /// A held meeting of the cluster's committee, every school present, with `MOTIONS` motions.
+    meeting: MeetingId,
+    /// The clerk's bearer token for the JSON API.
+    clerk_token: String,
 }
 
 async fn set_up(db: &str) -> Fixture {
@@ -235,17 +267,121 @@ async fn set_up(db: &str) -> Fixture {
         .unwrap()[0]
         .cluster
         .id;
+    let mut users = Vec::new();
     for (email, role, scope) in [
         ("officer@crash.test", UserRole::AuthorityOfficer, Scope::Authority),
         ("clerk@crash.test", UserRole::ClusterClerk, Scope::Cluster(cluster)),
     ] {
+        users.push(
+            service
+                .create_user(authority, email, "Crash harness (synthetic)", role, scope, PASSWORD)
+                .await
+                .unwrap(),
+        );
+    }
+    let meeting = committee_meeting(&service, &users[0], cluster).await;
+    let clerk_token = service
+        .create_api_token("clerk@crash.test", "crash harness")
+        .await
+        .unwrap()
+        .token;
+    store.close().await;
+    Fixture {
+        authority,
+        cluster,
+        meeting,
+        clerk_token,
+    }
+}
+
+/// The committee (a governor of each school with a voting seat, and a clerk) and a held
+/// meeting with everyone present and `MOTIONS` motions to vote on, no votes yet.
+async fn committee_meeting(service: &Service, officer: &domain::access::User, cluster: ClusterId) -> MeetingId {
+    service
+        .adopt_constitution(
+            officer,
+            cluster,
+            &ConstitutionInput {
+                preset: "norfolk".into(),
+                casting_vote: false,
+                effective_from: "2023-09-01".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut people = Vec::new();
+    for n in SCHOOLS.iter().map(|n| n.to_string()).chain([String::new()]) {
         service
-            .create_user(authority, email, "Crash harness (synthetic)", role, scope, PASSWORD)
+            .add_committee_person(
+                officer,
+                cluster,
+                &PersonInput {
+                    name: format!("Crash person {n} (synthetic)"),
+                    governor_of: n.clone(),
+                    ..PersonInput::default()
+                },
+            )
             .await
             .unwrap();
+        people.push(n);
     }
-    store.close().await;
-    Fixture { authority, cluster }
+    let register = service.committee(officer, cluster).await.unwrap().register;
+    let mut attendance = Vec::new();
+    for school in &people {
+        let name = format!("Crash person {school} (synthetic)");
+        let person = register
+            .people
+            .iter()
+            .find(|p| p.details.name == name)
+            .unwrap()
+            .id
+            .0
+            .to_string();
+        service
+            .add_committee_seat(
+                officer,
+                cluster,
+                &SeatInput {
+                    kind: if school.is_empty() { "clerk" } else { "voting_governor" }.into(),
+                    school: school.clone(),
+                    person: person.clone(),
+                    ..SeatInput::default()
+                },
+            )
+            .await
+            .unwrap();
+        attendance.push((person, "present".to_string(), String::new()));
+    }
+    let meeting = service
+        .schedule_meeting(
+            officer,
+            cluster,
+            &ScheduleInput {
+                date: "2026-11-02".into(),
+                title: "Crash committee meeting (synthetic)".into(),
+                location: "Crash school".into(),
+            },
+        )
+        .await
+        .unwrap();
+    service.record_attendance(officer, meeting, &attendance).await.unwrap();
+    for k in 1..=MOTIONS {
+        let n = service
+            .add_motion(
+                officer,
+                meeting,
+                &format!("Crash motion {k}"),
+                &MotionInput {
+                    text: "That the harness goes on (synthetic).".into(),
+                    proposer: attendance[0].0.clone(),
+                    seconder: attendance[1].0.clone(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, k);
+    }
+    meeting
 }
 
 /// A signed-in browser: session cookie and CSRF token (both survive restarts).
@@ -368,6 +504,108 @@ fn send_posting(addr: &str, cluster: ClusterId, who: &Browser, p: &Posting) -> S
     }
 }
 
+// ---- the votes ----
+
+/// One school's vote on one motion, recorded through the JSON API by the clerk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Vote {
+    motion: usize,
+    school: u32,
+    choice: Choice,
+}
+
+fn new_vote(rng: &mut Seeded, recent: &[Vote]) -> Vote {
+    // Sometimes the very same vote again (a client re-sending), else a random one, which often
+    // changes the school's earlier vote.
+    if !recent.is_empty() && rng.next(4) == 0 {
+        return recent[rng.next(recent.len() as u64) as usize];
+    }
+    Vote {
+        motion: 1 + rng.next(MOTIONS as u64) as usize,
+        school: SCHOOLS[rng.next(SCHOOLS.len() as u64) as usize],
+        choice: [Choice::For, Choice::Against, Choice::Abstain][rng.next(3) as usize],
+    }
+}
+
+/// What the server said to a vote.
+enum Voted {
+    /// Acknowledged (200); `true`: it changed what the school's vote was.
+    Recorded(bool),
+    /// No whole reply (the server died): it may or may not have been stored.
+    Unknown,
+}
+
+fn send_vote(addr: &str, fx: &Fixture, v: Vote) -> Voted {
+    let body = format!(r#"{{"school":"{}","choice":"{}"}}"#, v.school, v.choice.code());
+    let path = format!("/api/v1/meetings/{}/motions/{}/votes", fx.meeting.0, v.motion);
+    match api_post(addr, &fx.clerk_token, &path, &body) {
+        Ok(r) if r.status == 200 => {
+            // A reply cut short mid-body is no acknowledgement.
+            let Ok(j) = serde_json::from_str::<serde_json::Value>(&r.body) else {
+                return Voted::Unknown;
+            };
+            assert_eq!(j["school"], v.school.to_string(), "{v:?}: {}", r.body);
+            assert_eq!(j["choice"], v.choice.code(), "{v:?}: {}", r.body);
+            assert_eq!(j["motion"], v.motion, "{v:?}: {}", r.body);
+            Voted::Recorded(j["changed"].as_bool().unwrap_or_else(|| panic!("{v:?}: {}", r.body)))
+        }
+        Ok(r) => panic!("{v:?}: unexpected {} {}", r.status, r.body),
+        Err(_) => Voted::Unknown,
+    }
+}
+
+/// What the harness knows of one school's vote on one motion.
+#[derive(Default, Clone, Debug)]
+struct Ballot {
+    /// The stored vote as last acknowledged, or as found after a kill (`None`: no vote).
+    stored: Option<Choice>,
+    /// Votes sent since whose reply was lost: any one of them may be the stored vote now.
+    maybe: Vec<Choice>,
+}
+
+/// A request in a cycle's batch, and what the server said to it.
+#[derive(Clone, Debug)]
+enum Op {
+    Post(Posting),
+    Vote(Vote),
+}
+
+enum Outcome {
+    Post(Posting, Said),
+    Vote(Vote, Voted),
+}
+
+/// Takes in what the server said to a vote.
+fn vote_said(books: &mut Books, v: Vote, said: Voted) {
+    let ballot = books.ballots.entry((v.motion, v.school)).or_default();
+    match said {
+        Voted::Recorded(changed) => {
+            if ballot.maybe.is_empty() {
+                assert_eq!(
+                    changed,
+                    ballot.stored != Some(v.choice),
+                    "{v:?}: `changed` exactly when the stored vote was another ({ballot:?})"
+                );
+            } else if !changed {
+                assert!(
+                    ballot.stored == Some(v.choice) || ballot.maybe.contains(&v.choice),
+                    "{v:?}: unchanged, yet never stored ({ballot:?})"
+                );
+            }
+            ballot.stored = Some(v.choice);
+            ballot.maybe.clear();
+            books.votes_acknowledged += 1;
+            books.votes_changed += u64::from(changed);
+            books.votes_unchanged += u64::from(!changed);
+        }
+        Voted::Unknown => {
+            ballot.maybe.push(v.choice);
+            books.votes_unknown += 1;
+            books.lost_votes.push(v);
+        }
+    }
+}
+
 // ---- the checks ----
 
 #[derive(Default)]
@@ -384,6 +622,17 @@ struct Books {
     refusals: u64,
     unknown: u64,
     replays: u64,
+    /// Per (motion, school): what the stored vote must be.
+    ballots: BTreeMap<(usize, u32), Ballot>,
+    /// The latest votes sent, to send again.
+    recent_votes: Vec<Vote>,
+    /// Votes whose reply was lost in the last cycle, to retry.
+    lost_votes: Vec<Vote>,
+    votes_acknowledged: u64,
+    votes_changed: u64,
+    votes_unchanged: u64,
+    votes_unknown: u64,
+    votes_checked: u64,
 }
 
 async fn check(db: &str, fx: &Fixture, books: &mut Books, all_keys: bool) {
@@ -433,7 +682,46 @@ async fn check(db: &str, fx: &Fixture, books: &mut Books, all_keys: bool) {
         "kept balances differ from the journal's sums"
     );
     assert_eq!(snap.balances.sum(), Some(0), "the ledger does not balance to the penny");
+    check_votes(&store, fx, books).await;
     store.close().await;
+}
+
+/// Every acknowledged vote is stored with the value last acknowledged, unless a later vote whose
+/// reply was lost replaced it; one vote per school per motion; no vote that was never sent. The
+/// stored votes then become what is known.
+async fn check_votes(store: &store::SqlStore, fx: &Fixture, books: &mut Books) {
+    let record = store.meeting(fx.authority, fx.meeting).await.unwrap().unwrap();
+    assert_eq!(record.items.len(), MOTIONS, "the meeting's items changed");
+    for (i, item) in record.items.iter().enumerate() {
+        let motion = i + 1;
+        assert!(
+            item.recorded_outcome.is_none(),
+            "motion {motion}: a result was declared"
+        );
+        for (n, (school, _)) in item.votes.iter().enumerate() {
+            assert!(
+                SCHOOLS.contains(&school.get()),
+                "motion {motion}: a vote from {school}, which was never sent"
+            );
+            assert!(
+                item.votes[n + 1..].iter().all(|(u, _)| u != school),
+                "motion {motion}: {school} has two votes: {:?}",
+                item.votes
+            );
+        }
+        for school in SCHOOLS {
+            let urn = Urn::from_u32(school).unwrap();
+            let found = item.votes.iter().find(|(u, _)| *u == urn).map(|(_, c)| *c);
+            let ballot = books.ballots.entry((motion, school)).or_default();
+            assert!(
+                found == ballot.stored || found.is_some_and(|c| ballot.maybe.contains(&c)),
+                "motion {motion}, school {school}: stored {found:?}, expected {ballot:?}"
+            );
+            books.votes_checked += u64::from(ballot.stored.is_some());
+            ballot.stored = found;
+            ballot.maybe.clear();
+        }
+    }
 }
 
 async fn integrity(store: &store::SqlStore, db: &str) {
@@ -477,29 +765,45 @@ async fn run(db: &str, cycles: u64, seed: u64) -> (Books, Figures) {
     let mut mid_request = 0;
     for cycle in 0..cycles {
         let s = server.take().unwrap_or_else(|| start(db));
-        // A batch: some retries of postings whose fate is unknown, then new ones.
-        let mut batch: Vec<Posting> = Vec::new();
+        // A batch: some retries of postings and votes whose fate is unknown, re-sends, new
+        // postings and new votes, in a seeded order.
+        let mut batch: Vec<Op> = Vec::new();
         for p in books.pending.values() {
             if rng.next(2) == 0 {
-                batch.push(p.clone());
+                batch.push(Op::Post(p.clone()));
+            }
+        }
+        for v in std::mem::take(&mut books.lost_votes) {
+            if rng.next(2) == 0 {
+                batch.push(Op::Vote(v));
             }
         }
         if !books.recent.is_empty() && rng.next(3) == 0 {
             let i = rng.next(books.recent.len() as u64) as usize;
-            batch.push(books.recent[i].clone());
+            batch.push(Op::Post(books.recent[i].clone()));
         }
         for _ in 0..1 + rng.next(6) {
             let p = posting(&mut rng, next_key);
             next_key += 1;
             books.recent.push(p.clone());
-            batch.push(p);
+            batch.push(Op::Post(p));
         }
         let keep = books.recent.len().saturating_sub(32);
         books.recent.drain(..keep);
+        for _ in 0..rng.next(4) {
+            let v = new_vote(&mut rng, &books.recent_votes);
+            books.recent_votes.push(v);
+            batch.push(Op::Vote(v));
+        }
+        let keep = books.recent_votes.len().saturating_sub(8);
+        books.recent_votes.drain(..keep);
+        for i in (1..batch.len()).rev() {
+            batch.swap(i, rng.next(i as u64 + 1) as usize);
+        }
         // Kill after a seeded number of replies plus a seeded delay: between requests or mid-way.
         let kill_after = rng.next(u64::try_from(batch.len()).unwrap() + 1);
         let delay = Duration::from_micros(rng.next(4_000));
-        let said: Arc<Mutex<Vec<(Posting, Said)>>> = Arc::default();
+        let said: Arc<Mutex<Vec<Outcome>>> = Arc::default();
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let driver = {
             let (addr, said, officer, clerk, batch) = (
@@ -509,16 +813,26 @@ async fn run(db: &str, cycles: u64, seed: u64) -> (Books, Figures) {
                 clerk.clone(),
                 batch.clone(),
             );
-            let cluster = fx.cluster;
+            let fx = fx.clone();
             std::thread::spawn(move || {
-                for (i, p) in batch.into_iter().enumerate() {
+                for (i, op) in batch.into_iter().enumerate() {
                     if i as u64 == kill_after {
                         let _ = done_tx.send(());
                     }
-                    let who = if p.clerk { &clerk } else { &officer };
-                    let outcome = send_posting(&addr, cluster, who, &p);
-                    let stop = matches!(outcome, Said::Unknown);
-                    said.lock().unwrap().push((p, outcome));
+                    let (outcome, stop) = match op {
+                        Op::Post(p) => {
+                            let who = if p.clerk { &clerk } else { &officer };
+                            let o = send_posting(&addr, fx.cluster, who, &p);
+                            let stop = matches!(o, Said::Unknown);
+                            (Outcome::Post(p, o), stop)
+                        }
+                        Op::Vote(v) => {
+                            let o = send_vote(&addr, &fx, v);
+                            let stop = matches!(o, Voted::Unknown);
+                            (Outcome::Vote(v, o), stop)
+                        }
+                    };
+                    said.lock().unwrap().push(outcome);
                     if stop {
                         return;
                     }
@@ -536,10 +850,21 @@ async fn run(db: &str, cycles: u64, seed: u64) -> (Books, Figures) {
         s.child.wait().unwrap();
         driver.join().unwrap();
         let said = std::mem::take(&mut *said.lock().unwrap());
-        if said.len() < batch.len() || said.iter().any(|(_, o)| matches!(o, Said::Unknown)) {
+        if said.len() < batch.len()
+            || said
+                .iter()
+                .any(|o| matches!(o, Outcome::Post(_, Said::Unknown) | Outcome::Vote(_, Voted::Unknown)))
+        {
             mid_request += 1;
         }
-        for (p, outcome) in said {
+        for outcome in said {
+            let (p, outcome) = match outcome {
+                Outcome::Post(p, o) => (p, o),
+                Outcome::Vote(v, o) => {
+                    vote_said(&mut books, v, o);
+                    continue;
+                }
+            };
             match outcome {
                 Said::Posted(id, replayed) => {
                     if let Some(before) = books.acked.insert(p.key.clone(), id) {
@@ -611,7 +936,8 @@ fn report(backend: &str, seed: u64, books: &Books, f: &Figures) {
     println!(
         "crash harness ({backend}, seed {seed}): {} cycles (SIGKILL each; {} mid-request) in {:.1} s ({per:.0} ms a cycle); \
          {} acknowledged postings checked present once ({} distinct, {} replays), {} refused by a rule, {} unanswered \
-         (settled after restart), journal {} entries; failures: 0",
+         (settled after restart), journal {} entries; {} acknowledged votes ({} changed a school's vote, {} re-sends \
+         changing nothing), {} unanswered, {} stored votes checked against the last acknowledged; failures: 0",
         f.cycles,
         f.mid_request_kills,
         f.elapsed.as_secs_f64(),
@@ -621,12 +947,21 @@ fn report(backend: &str, seed: u64, books: &Books, f: &Figures) {
         books.refusals,
         books.unknown,
         books.present.len(),
+        books.votes_acknowledged,
+        books.votes_changed,
+        books.votes_unchanged,
+        books.votes_unknown,
+        books.votes_checked,
     );
     assert!(
         books.acked.len() as u64 > f.cycles / 2,
         "too few postings were acknowledged"
     );
     assert!(f.mid_request_kills > f.cycles / 10, "too few kills landed mid-request");
+    assert!(
+        books.votes_acknowledged > f.cycles / 4 && books.votes_unchanged > 0 && books.votes_unknown > 0,
+        "too few votes were acknowledged, re-sent or cut off"
+    );
 }
 
 #[tokio::test]
