@@ -18,6 +18,7 @@ pub mod meetings;
 pub mod policies;
 pub mod policy_file;
 pub mod register;
+mod snapshot;
 pub mod store;
 pub mod tokens;
 
@@ -32,11 +33,17 @@ use std::sync::Arc;
 pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// The register as most pages read it, kept while the store's revision stands still.
+    snapshots: Arc<snapshot::SnapshotCache>,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Service { store, clock }
+        Service {
+            store,
+            clock,
+            snapshots: Arc::default(),
+        }
     }
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()

@@ -11,6 +11,7 @@
 
 use crate::policy_file::parse_policy;
 use crate::register::csv_field;
+use crate::snapshot::Snapshot;
 use crate::{Service, ServiceError, ServiceResult};
 use domain::NaiveDate;
 use domain::access::{Scope, User, UserRole};
@@ -27,6 +28,7 @@ use domain::school::Phase;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// A funding policy of an authority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -516,12 +518,6 @@ struct Register {
     members: Vec<Vec<(SchoolInfo, SchoolData)>>,
 }
 
-impl Register {
-    fn cluster_of(&self, urn: Urn) -> Option<usize> {
-        self.members.iter().position(|m| m.iter().any(|(s, _)| s.urn == urn))
-    }
-}
-
 /// The term's periods: its academic year, then the financial year most of it falls in.
 pub fn periods_of_term(t: Term) -> [Period; 2] {
     let y = u16::try_from(t.academic_year).unwrap_or(0);
@@ -563,36 +559,29 @@ fn sees_every_school_of(user: &User, cluster: ClusterId) -> bool {
 
 impl Service {
     async fn register_for_allocation(&self, authority: AuthorityId) -> ServiceResult<Register> {
-        let today = self.clock.today();
-        let clusters: Vec<(ClusterId, String)> = self
-            .store
-            .list_clusters(authority, today)
-            .await?
-            .into_iter()
-            .map(|c| (c.cluster.id, c.cluster.name))
+        Ok(Self::allocation_register_of(&*self.snapshot(authority).await?))
+    }
+
+    /// The register of a snapshot: today's clusters and memberships.
+    fn allocation_register_of(snap: &Snapshot) -> Register {
+        let clusters: Vec<(ClusterId, String)> = snap
+            .clusters
+            .iter()
+            .map(|c| (c.cluster.id, c.cluster.name.clone()))
             .collect();
-        let memberships = self.store.current_memberships(authority, today).await?;
-        self.allocation_register(authority, clusters, memberships).await
+        Self::allocation_register(snap, clusters, snap.memberships.clone())
     }
 
     /// The register with the given clusters and memberships (today's, or a proposed map's).
-    async fn allocation_register(
-        &self,
-        authority: AuthorityId,
+    fn allocation_register(
+        snap: &Snapshot,
         clusters: Vec<(ClusterId, String)>,
         memberships: Vec<(Urn, ClusterId, MembershipRole)>,
-    ) -> ServiceResult<Register> {
-        let schools: HashMap<Urn, domain::school::SchoolWithCensus> = self
-            .store
-            .all_schools(authority)
-            .await?
-            .into_iter()
-            .map(|s| (s.school.urn, s))
-            .collect();
+    ) -> Register {
         let index: HashMap<ClusterId, usize> = clusters.iter().enumerate().map(|(i, c)| (c.0, i)).collect();
         let mut members: Vec<Vec<(SchoolInfo, SchoolData)>> = vec![Vec::new(); clusters.len()];
         for (urn, cluster, role) in memberships {
-            let (Some(i), Some(s)) = (index.get(&cluster), schools.get(&urn)) else {
+            let (Some(i), Some(s)) = (index.get(&cluster), snap.school(urn)) else {
                 continue;
             };
             let c = s.census.as_ref();
@@ -618,7 +607,23 @@ impl Service {
         for m in &mut members {
             m.sort_by_key(|(s, _)| s.urn);
         }
-        Ok(Register { clusters, members })
+        Register { clusters, members }
+    }
+
+    /// Every cluster's allocation under a saved version on the snapshot's register, computed
+    /// once per snapshot (the source is fixed by the version and the period it is in force for).
+    fn allocations_in(
+        snap: &Snapshot,
+        version: &PolicyVersion,
+        source: &AllocationSource,
+    ) -> ServiceResult<Arc<Vec<ClusterAllocation>>> {
+        let key = (version.id, source.in_force_for);
+        if let Some(a) = snap.allocations(key) {
+            return Ok(a);
+        }
+        let policy = parse_policy(&version.body).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let a = Self::run_policy(&Self::allocation_register_of(snap), &policy, source)?;
+        Ok(snap.keep_allocations(key, a))
     }
 
     /// Runs a policy on every cluster of the register; one [`ClusterAllocation`] per cluster.
@@ -700,12 +705,18 @@ impl Service {
         authority: AuthorityId,
         version: PolicyVersionId,
     ) -> ServiceResult<(PolicyVersion, AllocationSource)> {
-        let policies = self.store.policies(authority).await?;
-        let in_force = self.store.policies_in_force(authority).await?;
-        for p in policies {
+        Self::version_source_in(&*self.snapshot(authority).await?, version)
+    }
+
+    fn version_source_in(
+        snap: &Snapshot,
+        version: PolicyVersionId,
+    ) -> ServiceResult<(PolicyVersion, AllocationSource)> {
+        for p in &snap.policies {
             if let Some(v) = p.versions.iter().find(|v| v.id == version) {
-                let today = periods_on(self.clock.today());
-                let in_force_for = in_force
+                let today = periods_on(snap.day);
+                let in_force_for = snap
+                    .in_force
                     .iter()
                     .filter(|m| m.version == version)
                     .map(|m| m.period)
@@ -729,10 +740,13 @@ impl Service {
         authority: AuthorityId,
         periods: [Period; 2],
     ) -> ServiceResult<Option<(PolicyVersion, AllocationSource)>> {
-        let marks = self.store.policies_in_force(authority).await?;
+        Self::in_force_in(&*self.snapshot(authority).await?, periods)
+    }
+
+    fn in_force_in(snap: &Snapshot, periods: [Period; 2]) -> ServiceResult<Option<(PolicyVersion, AllocationSource)>> {
         for period in periods {
-            if let Some(m) = marks.iter().find(|m| m.period == period) {
-                let (v, mut source) = self.version_source(authority, m.version).await?;
+            if let Some(m) = snap.in_force.iter().find(|m| m.period == period) {
+                let (v, mut source) = Self::version_source_in(snap, m.version)?;
                 source.in_force_for = Some(period);
                 return Ok(Some((v, source)));
             }
@@ -835,11 +849,11 @@ impl Service {
         version: &PolicyVersion,
         source: &AllocationSource,
     ) -> ServiceResult<ClusterAllocation> {
-        let policy = parse_policy(&version.body).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let register = self.register_for_allocation(authority).await?;
-        Self::run_policy(&register, &policy, source)?
-            .into_iter()
+        let snap = self.snapshot(authority).await?;
+        Self::allocations_in(&snap, version, source)?
+            .iter()
             .find(|c| c.cluster == cluster)
+            .cloned()
             .ok_or_else(|| ServiceError::NotFound(format!("cluster {cluster}")))
     }
 
@@ -948,15 +962,10 @@ impl Service {
         else {
             return Ok(None);
         };
+        let snap = self.snapshot(user.authority).await?;
         let policy = parse_policy(&version.body).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let current = Self::run_policy(&self.register_for_allocation(user.authority).await?, &policy, &source)?;
-        let phases: HashMap<Urn, Phase> = self
-            .store
-            .all_schools(user.authority)
-            .await?
-            .into_iter()
-            .map(|s| (s.school.urn, s.school.phase))
-            .collect();
+        let current = Self::allocations_in(&snap, &version, &source)?.as_ref().clone();
+        let phases: HashMap<Urn, Phase> = snap.schools.iter().map(|s| (s.school.urn, s.school.phase)).collect();
         // Proposed clusters are not stored: they take ids that no stored cluster has (below zero).
         let mut clusters = Vec::new();
         let mut memberships = Vec::new();
@@ -969,7 +978,7 @@ impl Service {
             memberships.extend(members.into_iter().map(|(urn, role)| (urn, id, role)));
         }
         let proposed = Self::run_policy(
-            &self.allocation_register(user.authority, clusters, memberships).await?,
+            &Self::allocation_register(&snap, clusters, memberships),
             &policy,
             &source,
         )?;
@@ -983,13 +992,15 @@ impl Service {
 
     /// Who may read a school's statement and reports: the authority's people, the clerk of the
     /// school's cluster, and the school's own people.
-    async fn school_access(&self, user: &User, urn: Urn) -> ServiceResult<(Register, usize)> {
-        self.school(user, urn).await?;
-        let register = self.register_for_allocation(user.authority).await?;
-        let cluster = register.cluster_of(urn);
+    async fn school_access(&self, user: &User, urn: Urn) -> ServiceResult<(Arc<Snapshot>, ClusterId)> {
+        let snap = self.snapshot(user.authority).await?;
+        if snap.school(urn).is_none() {
+            return Err(ServiceError::NotFound(format!("school with URN {urn}")));
+        }
+        let cluster = Self::cluster_of_in(&snap, urn);
         let allowed = match user.scope {
             Scope::Authority => true,
-            Scope::Cluster(c) => cluster.is_some_and(|i| register.clusters[i].0 == c),
+            Scope::Cluster(c) => cluster == Some(c),
             Scope::School(own) => own == urn,
         };
         if !allowed {
@@ -1003,19 +1014,29 @@ impl Service {
                 "school {urn} is not in a cluster today, so it has no allocation"
             ))
         })?;
-        Ok((register, cluster))
+        Ok((snap, cluster))
+    }
+
+    /// The school's cluster today: of its current memberships, the one whose cluster comes
+    /// first in the register's order (as the allocation register places it).
+    fn cluster_of_in(snap: &Snapshot, urn: Urn) -> Option<ClusterId> {
+        snap.memberships
+            .iter()
+            .filter(|(u, ..)| *u == urn)
+            .filter_map(|(_, c, _)| snap.clusters.iter().position(|s| s.cluster.id == *c))
+            .min()
+            .map(|i| snap.clusters[i].cluster.id)
     }
 
     async fn statement_for(&self, user: &User, urn: Urn, periods: [Period; 2]) -> ServiceResult<Option<Statement>> {
-        let (register, index) = self.school_access(user, urn).await?;
-        let Some((version, source)) = self.in_force_for(user.authority, periods).await? else {
+        let (snap, cluster) = self.school_access(user, urn).await?;
+        let Some((version, source)) = Self::in_force_in(&snap, periods)? else {
             return Ok(None);
         };
-        let policy = parse_policy(&version.body).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let cluster = register.clusters[index].0;
-        let allocation = Self::run_policy(&register, &policy, &source)?
-            .into_iter()
+        let allocation = Self::allocations_in(&snap, &version, &source)?
+            .iter()
             .find(|c| c.cluster == cluster)
+            .cloned()
             .ok_or_else(|| ServiceError::NotFound(format!("cluster {cluster}")))?;
         let school = allocation
             .schools
@@ -1111,14 +1132,17 @@ impl Service {
     /// two before; for a clerk, every school of the cluster; for the authority, none listed
     /// (they open any school's from its statement).
     pub async fn governing_body_reports(&self, user: &User) -> ServiceResult<Vec<ReportListing>> {
-        let register = self.register_for_allocation(user.authority).await?;
-        let cluster_index = match user.scope {
+        let snap = self.snapshot(user.authority).await?;
+        let cluster = match user.scope {
             Scope::Authority => return Ok(Vec::new()),
-            Scope::Cluster(c) => register.clusters.iter().position(|(id, _)| *id == c),
-            Scope::School(urn) => register.cluster_of(urn),
+            Scope::Cluster(c) => snap.clusters.iter().any(|s| s.cluster.id == c).then_some(c),
+            Scope::School(urn) => Self::cluster_of_in(&snap, urn),
         };
-        let Some(i) = cluster_index else { return Ok(Vec::new()) };
-        let cluster = register.clusters[i].0;
+        let Some(cluster) = cluster else { return Ok(Vec::new()) };
+        let register = Self::allocation_register_of(&snap);
+        let Some(i) = register.clusters.iter().position(|(id, _)| *id == cluster) else {
+            return Ok(Vec::new());
+        };
         let written: Vec<Term> = self
             .store
             .narratives(user.authority, cluster)

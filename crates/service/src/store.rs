@@ -149,6 +149,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Which backend this is ("sqlite" or "postgres"), for the health check and logs.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
+    /// The register's revision: a number that moves on, in the same transaction, with every
+    /// change to authorities, schools, census, clusters, memberships and funding policies
+    /// (database triggers). `None` when the counter is missing (a restore of an older
+    /// backup): then nothing may be cached.
+    async fn register_revision(&self) -> StoreResult<Option<i64>>;
 
     async fn create_authority(&self, la_code: LaCode, name: &str) -> StoreResult<Authority>;
     async fn authority(&self, id: AuthorityId) -> StoreResult<Authority>;

@@ -179,6 +179,9 @@ fn table_specs(up_to: i64) -> BResult<Vec<TableSpec>> {
                 .filter(|t| *t != name)
                 .map(str::to_string)
                 .collect();
+            if creates && DERIVED_TABLES.contains(&name.as_str()) {
+                continue;
+            }
             if creates {
                 specs.push(TableSpec {
                     identity: statement.contains("{pk}"),
@@ -245,6 +248,12 @@ async fn open_existing(db: &str) -> BResult<(AnyConnection, Dialect)> {
 }
 
 /// The names of every table in the database (SQLite's own `sqlite_*` tables left out).
+/// Tables that hold nothing of their own, kept by the database's triggers: the register
+/// revision (migration 0012), which only tells caches when to reload. They are neither backed
+/// up nor restored; a restore's inserts move the target's own counter on, which is what a
+/// cache needs to see.
+const DERIVED_TABLES: &[&str] = &["register_revision"];
+
 async fn catalogue_tables(conn: &mut AnyConnection, dialect: Dialect) -> BResult<Vec<String>> {
     let sql = match dialect {
         Dialect::Sqlite => {
@@ -261,6 +270,7 @@ async fn catalogue_tables(conn: &mut AnyConnection, dialect: Dialect) -> BResult
         .map_err(db_err)?
         .iter()
         .map(|r| r.try_get::<String, _>(0).map_err(db_err).map_err(BackupError::from))
+        .filter(|n| n.as_ref().map_or(true, |n| !DERIVED_TABLES.contains(&n.as_str())))
         .collect()
 }
 

@@ -298,6 +298,14 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn register_revision(&self) -> StoreResult<Option<i64>> {
+        let row = sqlx::query("SELECT revision FROM register_revision WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| r.try_get::<i64, _>(0).map_err(db_err)).transpose()
+    }
+
     async fn create_authority(&self, la_code: LaCode, name: &str) -> StoreResult<Authority> {
         schools::create_authority(self, la_code, name).await
     }
@@ -803,6 +811,26 @@ impl Store for SqlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A restore of an older backup leaves the counter's table empty: the revision is then
+    /// unknown (nothing may be cached) until the next change recreates it.
+    #[tokio::test]
+    async fn a_lost_register_revision_is_unknown_until_the_next_change() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let s = connect(&dir.path().join("r.db").display().to_string())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.register_revision().await.unwrap_or_else(|e| panic!("{e}")).is_some());
+        sqlx::query("DELETE FROM register_revision")
+            .execute(s.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.register_revision().await.unwrap_or_else(|e| panic!("{e}")), None);
+        s.create_authority(LaCode::parse("926").unwrap_or_else(|e| panic!("{e}")), "Norfolk")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.register_revision().await.unwrap_or_else(|e| panic!("{e}")).is_some());
+    }
 
     #[test]
     fn urls_are_normalised() {

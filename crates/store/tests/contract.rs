@@ -2420,3 +2420,85 @@ contract!(
         assert_eq!(listed[0].user, user);
     }
 );
+
+// ---- the register revision (what the service's snapshot is keyed on) ----
+
+contract!(
+    register_revision_moves_with_every_register_change_and_only_then,
+    |s: store::SqlStore| async move {
+        use domain::funding::Period;
+        use service::policies::{InForce, NewPolicyVersion};
+        let rev = || async { s.register_revision().await.unwrap().unwrap() };
+        let mut last = rev().await;
+        let mut moved = |what: &str, now: i64| {
+            assert!(now > last, "{what} did not move the revision ({last} -> {now})");
+            last = now;
+        };
+        let a = norfolk(&s).await;
+        moved("a new authority", rev().await);
+        s.save_school_import(a, &sample()).await.unwrap();
+        moved("a school import", rev().await);
+        s.save_memberships(
+            a,
+            &[member(120001, "North", MembershipRole::Host)],
+            day("2023-09-01"),
+            false,
+        )
+        .await
+        .unwrap();
+        moved("a membership file", rev().await);
+        let v = s
+            .save_policy_version(
+                a,
+                &NewPolicyVersion {
+                    policy: None,
+                    name: "Admin".into(),
+                    body: "name = \"Admin\"\n".into(),
+                    note: String::new(),
+                    saved_by: "Officer".into(),
+                    saved_at: 1_700_000_000,
+                },
+            )
+            .await
+            .unwrap();
+        moved("a policy version", rev().await);
+        s.set_policy_in_force(
+            a,
+            &InForce {
+                period: Period::AcademicYear(2026),
+                version: v.id,
+                marked_by: "Officer".into(),
+                marked_at: 1_700_000_100,
+            },
+        )
+        .await
+        .unwrap();
+        moved("a policy put in force", rev().await);
+
+        // Reads, users and sessions leave it where it is.
+        let before = rev().await;
+        s.all_schools(a).await.unwrap();
+        s.list_clusters(a, day("2024-01-01")).await.unwrap();
+        let u = s
+            .create_user(NewUser {
+                authority: a,
+                email: "pat@example.org".into(),
+                display_name: "Pat".into(),
+                role: UserRole::AuthorityOfficer,
+                scope: Scope::Authority,
+                password_hash: "$argon2id$fake".into(),
+            })
+            .await
+            .unwrap();
+        s.create_session(&SessionRecord {
+            token_hash: "h".repeat(64),
+            user: u.id,
+            csrf_token: "c".into(),
+            created_at: 1,
+            expires_at: 2,
+        })
+        .await
+        .unwrap();
+        assert_eq!(rev().await, before, "reads, users and sessions moved the revision");
+    }
+);

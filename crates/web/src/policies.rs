@@ -1087,8 +1087,7 @@ pub(crate) async fn statement(
 ) -> Result<Response, WebError> {
     let urn = urn_param(&urn)?;
     let st = app.service.school_statement(&session.user, urn).await?;
-    let school = app.service.school(&session.user, urn).await?;
-    let s = &school.school;
+    let s = &app.service.school_summary(&session.user, urn).await?;
     let mut facts = vec![("URN", urn.to_string()), ("Phase", s.school.phase.label().to_string())];
     if let Some(c) = &s.census {
         facts.push((
@@ -1312,7 +1311,7 @@ async fn load_report(
     let urn = urn_param(urn)?;
     let term = term_param(app, term)?;
     let r = app.service.governing_body_report(&session.user, urn, term).await?;
-    let school = app.service.school(&session.user, urn).await?.school.school.name;
+    let school = app.service.school_summary(&session.user, urn).await?.school.name;
     let may_write = r
         .as_ref()
         .is_some_and(|r| service::Service::may_write_narrative(&session.user, r.statement.allocation.cluster));
