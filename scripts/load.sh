@@ -3,7 +3,7 @@
 #
 #   scripts/load.sh                 # full run: each read scenario 60 s at 1,000/s, overload at 3x
 #   scripts/load.sh --smoke         # CI: 10 s per scenario, asserts only 0 errors and only 200/503
-#   scripts/load.sh --soak 1800     # 30-minute soak of mixed reads; RSS growth must be <= 10 %
+#   scripts/load.sh --soak 1800     # 30-minute soak of mixed reads and postings; RSS growth <= 10 %
 #
 # Options: --duration S (per scenario), --rate N (reads/s), --post-rate N (ledger postings/s,
 # default 200, through the JSON API by scripts/post-load.py), --overload-seconds S, --out FILE
@@ -211,14 +211,20 @@ else
 fi
 run after "/clusters/$cluster" "$rate" 5 smoke
 
-# ---- soak: mixed reads at the rate; RSS sampled every 10 s; growth <= 10 % after warm-up ----
+# ---- soak: mixed reads at the rate and postings at a tenth of theirs; RSS sampled every 10 s;
+# growth <= 10 % after a 60 s warm-up ----
 if [ "$soak" -gt 0 ]; then
   log "soak: $soak s of mixed reads at $rate/s"
   urls="$work/urls.txt"
   printf '%s\n' "$base/schools" "$base/clusters/$cluster" "$base/schools/$urn/statement" >"$urls"
   "$oha" --no-tui --output-format json -z "${soak}s" -q "$rate" --latency-correction -w -c 96 \
-    -H "$cookie" --urls-from-file "$urls" "$base/schools" >"$work/soak.json" &
+    -H "$cookie" --urls-from-file "$urls" >"$work/soak.json" &
   soak_pid=$!
+  # Writes meanwhile: the clerk's postings at a tenth of the posting rate, the journal growing
+  # all the while (checked as in the posting run: every 201 in the journal, balanced).
+  python3 "$root/scripts/post-load.py" "$base" "$officer_token" "$clerk_token" "$clerk_cluster" \
+    --rate $((post_rate / 10)) --seconds "$soak" >"$work/soak-postings.json" &
+  soak_posts=$!
   sleep 60
   warm=$(rss_kib)
   peak=$warm
@@ -228,17 +234,22 @@ if [ "$soak" -gt 0 ]; then
     sleep 10
   done
   wait "$soak_pid" || true
+  if wait "$soak_posts"; then cat "$work/soak-postings.json" >>"$out"; else failures=$((failures + 1)); fi
   final=$(rss_kib)
   growth=$(python3 -c "print(round(100 * ($final - $warm) / $warm, 1))")
   echo "soak RSS: after warm-up $((warm / 1024)) MiB, peak $((peak / 1024)) MiB, at the end $((final / 1024)) MiB: growth ${growth} %" >&2
-  python3 - "$work/soak.json" "$warm" "$peak" "$final" "$growth" "$(loadavg)" >>"$out" <<'PY' || failures=$((failures + 1))
+  python3 - "$work/soak.json" "$warm" "$peak" "$final" "$growth" "$(loadavg)" "$rate" "$soak" >>"$out" <<'PY' || failures=$((failures + 1))
 import json, sys
-d = json.load(open(sys.argv[1])); warm, peak, final, growth, load = sys.argv[2:]
+d = json.load(open(sys.argv[1])); warm, peak, final, growth, load = sys.argv[2:7]
 errors = sum(d.get("errorDistribution", {}).values())
 codes = d.get("statusCodeDistribution", {})
 print(json.dumps({"scenario": "soak", "errors": errors, "status": codes, "p99_ms": round(d["latencyPercentiles"]["p99"] * 1000, 2),
   "rss_warm_kib": int(warm), "rss_peak_kib": int(peak), "rss_final_kib": int(final), "growth_pct": float(growth), "load": load}))
-sys.exit(1 if errors or float(growth) > 10 or set(codes) - {"200"} else 0)
+served = sum(codes.values())
+expected = int(sys.argv[7]) * int(sys.argv[8])
+if served < 0.95 * expected:
+    print(f"the soak served {served} requests, fewer than 95 % of the {expected} offered", file=sys.stderr)
+sys.exit(1 if errors or float(growth) > 10 or set(codes) - {"200"} or served < 0.95 * expected else 0)
 PY
 fi
 

@@ -15,10 +15,11 @@ log() { printf '\n== %s\n' "$*"; }
 
 # A throwaway, durable PostgreSQL (fsync, full_page_writes, synchronous_commit on), as
 # scripts/test.sh starts it; sets CLUSTERWISE_TEST_POSTGRES_URL. Stopped on exit.
+# Both global: the exit trap uses them after start_pg has returned.
 pg_dir=""
+pg_bin=""
 start_pg() {
   [ -n "$pg_dir" ] && return 0
-  local pg_bin
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
   [ -x "$pg_bin/initdb" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; return 1; }
   local shm=/dev/shm
