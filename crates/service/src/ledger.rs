@@ -56,6 +56,67 @@ pub struct LedgerSnapshot {
     pub exceptions: Vec<VirementException>,
 }
 
+/// Entries on a page of the budget page's journal.
+pub const JOURNAL_PAGE: u32 = 50;
+
+/// Which entries of a cluster's journal to read, and how many: the journal is read a page at a
+/// time, so a long ledger costs a page's memory, not the whole journal's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalQuery {
+    /// Only entries with a line on one of this school's accounts.
+    pub school: Option<Urn>,
+    /// Only the entry posted under this idempotency key.
+    pub key: Option<String>,
+    /// Only this entry.
+    pub entry: Option<EntryId>,
+    /// Newest first (the budget page) or in journal order (the API).
+    pub newest_first: bool,
+    pub offset: u64,
+    pub limit: u32,
+}
+
+impl JournalQuery {
+    /// The newest `limit` entries.
+    pub fn newest(limit: u32) -> JournalQuery {
+        JournalQuery {
+            school: None,
+            key: None,
+            entry: None,
+            newest_first: true,
+            offset: 0,
+            limit,
+        }
+    }
+}
+
+/// One entry of a journal page, with what the page shows beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PagedEntry {
+    pub entry: Entry,
+    pub key: String,
+    /// Journal numbers of the entry this one reverses and of the one that reversed it (either
+    /// may be on another page).
+    pub reverses_seq: Option<i64>,
+    pub reversed_by_seq: Option<i64>,
+}
+
+/// A page of a journal and how many entries match the query on every page.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JournalPage {
+    pub total: u64,
+    pub entries: Vec<PagedEntry>,
+}
+
+/// What the database says of a whole journal without reading it out: whether its lines sum,
+/// account by account, to the kept balances (one statement, so one consistent view), how many
+/// entries it has and whether every memo is marked synthetic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JournalFacts {
+    pub reconciles: bool,
+    pub entries: u64,
+    pub synthetic: bool,
+}
+
 /// An entry found by its idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyedEntry {
@@ -294,8 +355,16 @@ pub struct LedgerView {
     /// Each school's position per ring-fence, by ring-fence then URN; for a school-scoped user
     /// only that school's; for an evaluator none (the totals are in `budget`).
     pub schools: Vec<(Fence, HolderPosition)>,
-    /// Newest first; for a school-scoped user only entries touching the school, with only its lines.
-    pub journal: Vec<Entry>,
+    /// A page of the journal, newest first; for a school-scoped user only entries touching the
+    /// school, with only its lines.
+    pub journal: Vec<PagedEntry>,
+    /// How many entries the user may see on every page, and where this page starts.
+    pub journal_total: u64,
+    pub journal_offset: u64,
+    /// The journal's length (every entry, whoever may see it).
+    pub length: i64,
+    /// The kept balance of every account (the caller filters what the user may see).
+    pub balances: Balances,
     pub staff: Vec<StaffLine>,
     pub rules: VirementRules,
     pub exceptions: Vec<VirementException>,
@@ -541,18 +610,36 @@ impl Service {
         .await
     }
 
-    /// The cluster's ledger as the user may see it.
+    /// The cluster's ledger as the user may see it, with the newest page of its journal.
     pub async fn ledger(&self, user: &User, cluster: ClusterId) -> ServiceResult<LedgerView> {
+        self.ledger_page(user, cluster, 0, JOURNAL_PAGE).await
+    }
+
+    /// The cluster's ledger with `limit` journal entries from the `offset`-th newest: only the
+    /// page is read out of the database; the totals come from the kept balances and the check
+    /// that the journal sums to them is made in the database.
+    pub async fn ledger_page(
+        &self,
+        user: &User,
+        cluster: ClusterId,
+        offset: u64,
+        limit: u32,
+    ) -> ServiceResult<LedgerView> {
         let (cluster_name, members, _, access) = self.ledger_scope(user, cluster).await?;
         let snapshot = self.store.ledger_snapshot(user.authority, cluster).await?;
-        let mut journal = if access.sees_journal {
-            self.store.ledger_journal(user.authority, cluster).await?
+        let facts = self.store.ledger_journal_facts(user.authority, cluster).await?;
+        let page = if access.sees_journal {
+            let query = JournalQuery {
+                school: access.only_school,
+                offset,
+                ..JournalQuery::newest(limit)
+            };
+            self.store.ledger_journal_page(user.authority, cluster, &query).await?
         } else {
-            Vec::new()
+            JournalPage::default()
         };
-        let reconciles = !access.sees_journal
-            || Balances::from_journal(journal.iter().map(|e| &e.body)).is_ok_and(|b| b == snapshot.balances);
-        let synthetic = !journal.is_empty() && journal.iter().all(|e| e.body.memo.ends_with("(synthetic)"));
+        let mut journal = page.entries;
+        keep_lines_of(&mut journal, access.only_school);
         let budget = Budget::from_balances(&snapshot.balances);
         let schools = budget
             .fences
@@ -561,14 +648,6 @@ impl Service {
             .filter(|_| access.sees_schools)
             .filter(|(_, h)| access.only_school.is_none_or(|u| h.holder == Holder::School(u)))
             .collect();
-        if let Some(urn) = access.only_school {
-            let mine = Holder::School(urn);
-            journal.retain(|e| e.body.lines.iter().any(|l| l.account.holder == mine));
-            for e in &mut journal {
-                e.body.lines.retain(|l| l.account.holder == mine);
-            }
-        }
-        journal.reverse();
         let today = self.clock.today();
         let horizons = self.store.ledger_horizons(user.authority, cluster).await?;
         let default = default_horizon(today);
@@ -598,6 +677,9 @@ impl Service {
             budget,
             schools,
             journal,
+            journal_total: page.total,
+            journal_offset: offset,
+            length: snapshot.seq,
             staff,
             rules: self.store.virement_rules(user.authority).await?.unwrap_or_default(),
             exceptions: if access.only_school.is_some() {
@@ -608,23 +690,30 @@ impl Service {
             members,
             horizons,
             default_horizon: default,
-            reconciles,
-            synthetic,
+            balances: snapshot.balances,
+            reconciles: facts.reconciles,
+            synthetic: facts.synthetic,
             access,
         })
     }
 
     /// One entry of the cluster's journal (for the reversal form).
-    pub async fn ledger_entry(&self, user: &User, cluster: ClusterId, id: EntryId) -> ServiceResult<Entry> {
+    pub async fn ledger_entry(&self, user: &User, cluster: ClusterId, id: EntryId) -> ServiceResult<PagedEntry> {
         let (_, _, _, access) = self.ledger_scope(user, cluster).await?;
         if !access.sees_journal || access.only_school.is_some() {
             return Err(ServiceError::Forbidden(
                 "only the cluster's clerk, authority officers and advisers read whole entries".into(),
             ));
         }
+        let query = JournalQuery {
+            entry: Some(id),
+            ..JournalQuery::newest(1)
+        };
         self.store
-            .ledger_entry(user.authority, cluster, id)
+            .ledger_journal_page(user.authority, cluster, &query)
             .await?
+            .entries
+            .pop()
             .ok_or_else(|| ServiceError::NotFound(format!("entry {id}")))
     }
 
@@ -1004,8 +1093,8 @@ impl Service {
     }
 }
 
-/// A cluster's ledger for the JSON API: the view, each account's balance as the user may see it,
-/// the journal's length and each visible entry's idempotency key.
+/// A cluster's ledger for the JSON API: the view (without journal entries), each account's
+/// balance as the user may see it and the journal's length.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyedLedger {
     pub view: LedgerView,
@@ -1016,8 +1105,6 @@ pub struct KeyedLedger {
     pub accounts: Vec<(domain::funding::ledger::Account, i64)>,
     /// The sum of every account's balance: 0 when the ledger balances (always, whoever asks).
     pub sum_pence: i64,
-    /// Idempotency key of each entry in `view.journal`.
-    pub keys: std::collections::BTreeMap<EntryId, String>,
 }
 
 impl Service {
@@ -1034,35 +1121,63 @@ impl Service {
         Ok(())
     }
 
-    /// The cluster's ledger with its balances by account and the keys of the entries shown.
+    /// The cluster's ledger with its balances by account.
     pub async fn keyed_ledger(&self, user: &User, cluster: ClusterId) -> ServiceResult<KeyedLedger> {
-        let view = self.ledger(user, cluster).await?;
-        let snapshot = self.store.ledger_snapshot(user.authority, cluster).await?;
-        let sum_pence = snapshot
+        let view = self.ledger_page(user, cluster, 0, 0).await?;
+        let sum_pence = view
             .balances
             .sum()
             .ok_or_else(|| ServiceError::Unexpected("the ledger's balances overflow".into()))?;
-        let accounts = snapshot
+        let accounts = view
             .balances
             .iter()
             .filter(|_| view.access.sees_schools)
             .filter(|(a, _)| view.access.only_school.is_none_or(|u| a.holder == Holder::School(u)))
             .map(|(a, v)| (a.clone(), v))
             .collect();
-        let shown: BTreeSet<EntryId> = view.journal.iter().map(|e| e.id).collect();
-        let keys = self
-            .store
-            .ledger_keys(user.authority, cluster)
-            .await?
-            .into_iter()
-            .filter(|(id, _)| shown.contains(id))
-            .collect();
         Ok(KeyedLedger {
+            entries: view.length,
             view,
-            entries: snapshot.seq,
             accounts,
             sum_pence,
-            keys,
         })
+    }
+
+    /// A page of the journal in journal order, each entry with its idempotency key, optionally
+    /// only the entry posted under `key`: a school's head or governor gets only entries touching
+    /// the school, with only its lines; an evaluator none.
+    pub async fn journal_entries(
+        &self,
+        user: &User,
+        cluster: ClusterId,
+        key: Option<String>,
+        offset: u64,
+        limit: u32,
+    ) -> ServiceResult<JournalPage> {
+        let (_, _, _, access) = self.ledger_scope(user, cluster).await?;
+        if !access.sees_journal {
+            return Ok(JournalPage::default());
+        }
+        let query = JournalQuery {
+            school: access.only_school,
+            key,
+            entry: None,
+            newest_first: false,
+            offset,
+            limit,
+        };
+        let mut page = self.store.ledger_journal_page(user.authority, cluster, &query).await?;
+        keep_lines_of(&mut page.entries, access.only_school);
+        Ok(page)
+    }
+}
+
+/// A school-scoped user sees only the school's lines of an entry.
+fn keep_lines_of(entries: &mut [PagedEntry], school: Option<Urn>) {
+    if let Some(urn) = school {
+        let mine = Holder::School(urn);
+        for e in entries {
+            e.entry.body.lines.retain(|l| l.account.holder == mine);
+        }
     }
 }

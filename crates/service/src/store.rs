@@ -390,6 +390,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         authority: AuthorityId,
         cluster: ClusterId,
     ) -> StoreResult<Vec<domain::funding::ledger::Entry>>;
+    /// A page of the cluster's journal (see `JournalQuery`) and how many entries match.
+    async fn ledger_journal_page(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        query: &crate::ledger::JournalQuery,
+    ) -> StoreResult<crate::ledger::JournalPage>;
+    /// Whether the cluster's journal sums to its kept balances, its length and whether it is
+    /// all synthetic, worked out in the database.
+    async fn ledger_journal_facts(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<crate::ledger::JournalFacts>;
     async fn save_virement_exception(
         &self,
         authority: AuthorityId,

@@ -294,6 +294,7 @@ async fn who_may_post_and_read_what() {
     assert_eq!(view.journal.len(), 1, "only the allocation to Brook touches Brook");
     assert!(
         view.journal[0]
+            .entry
             .body
             .lines
             .iter()
@@ -314,7 +315,7 @@ async fn who_may_post_and_read_what() {
     // The clerk sees everything, and it reconciles.
     let view = w.service.ledger(&clerk, w.hill).await.unwrap();
     assert_eq!(view.journal.len(), 4);
-    assert_eq!(view.journal[0].body.kind, EntryKind::Payment, "newest first");
+    assert_eq!(view.journal[0].entry.body.kind, EntryKind::Payment, "newest first");
     assert!(view.reconciles);
     assert_eq!(view.budget.spent(), pounds(10));
     assert_eq!(view.budget.held(), pounds(9_990));
@@ -558,15 +559,21 @@ async fn an_entry_is_reversed_once() {
     let view = w.service.ledger(&clerk, w.hill).await.unwrap();
     assert_eq!(view.budget.spent(), Money::ZERO);
     assert_eq!(
-        view.journal.iter().find(|e| e.id == paid.entry.id).unwrap().reversed_by,
+        view.journal
+            .iter()
+            .find(|e| e.entry.id == paid.entry.id)
+            .unwrap()
+            .entry
+            .reversed_by,
         Some(done.entry.id)
     );
     // Reversing the receipt would leave the pot overspent: refused unless approved.
     let receipt = view
         .journal
         .iter()
-        .find(|e| e.body.kind == EntryKind::Receipt)
+        .find(|e| e.entry.body.kind == EntryKind::Receipt)
         .unwrap()
+        .entry
         .id;
     let e = rule(
         w.service

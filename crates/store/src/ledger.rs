@@ -13,7 +13,10 @@ use domain::funding::ledger::{
 use domain::funding::virement::{NewException, Permit, VirementException, VirementRule, VirementRules};
 use domain::ids::{AuthorityId, ClusterId, UserId};
 use domain::money::Money;
-use service::ledger::{KeyedEntry, LedgerAudit, LedgerPosting, LedgerSnapshot, PostOutcome};
+use service::ledger::{
+    JournalFacts, JournalPage, JournalQuery, KeyedEntry, LedgerAudit, LedgerPosting, LedgerSnapshot, PagedEntry,
+    PostOutcome,
+};
 use service::store::{StoreError, StoreResult};
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
@@ -318,6 +321,143 @@ pub(crate) async fn journal(store: &SqlStore, authority: AuthorityId, cluster: C
             .map(|(e, _, _)| e)
             .collect(),
     )
+}
+
+/// The page's filter on alias `e`, from placeholder `$3` on ($1 = authority, $2 = cluster).
+fn page_filter(q: &JournalQuery) -> String {
+    let mut sql = String::from("e.authority_id = $1 AND e.cluster_id = $2");
+    let mut n = 2;
+    if q.school.is_some() {
+        n += 1;
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM ledger_lines l WHERE l.entry_id = e.id AND l.holder = ${n})"
+        ));
+    }
+    if q.key.is_some() {
+        n += 1;
+        sql.push_str(&format!(" AND e.idempotency_key = ${n}"));
+    }
+    if q.entry.is_some() {
+        n += 1;
+        sql.push_str(&format!(" AND e.id = ${n}"));
+    }
+    sql
+}
+
+fn bind_page<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    authority: AuthorityId,
+    cluster: ClusterId,
+    q: &JournalQuery,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query = query.bind(authority.0).bind(cluster.0);
+    if let Some(u) = q.school {
+        query = query.bind(holder_key(Holder::School(u)));
+    }
+    if let Some(k) = &q.key {
+        query = query.bind(k.clone());
+    }
+    if let Some(id) = q.entry {
+        query = query.bind(id.0);
+    }
+    query
+}
+
+pub(crate) async fn journal_page(
+    store: &SqlStore,
+    authority: AuthorityId,
+    cluster: ClusterId,
+    q: &JournalQuery,
+) -> StoreResult<JournalPage> {
+    let filter = page_filter(q);
+    let mut conn = store.pool().acquire().await.map_err(db_err)?;
+    let total = bind_page(
+        sqlx::query(&format!("SELECT COUNT(*) FROM ledger_entries e WHERE {filter}")),
+        authority,
+        cluster,
+        q,
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)
+    .and_then(|r| int(&r, 0))?;
+    let order = if q.newest_first { "DESC" } else { "ASC" };
+    // Offsets past i64 are past any journal: clamp rather than refuse.
+    let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS}, e.idempotency_key, \
+           (SELECT r.seq FROM ledger_entries r WHERE r.reverses = e.id), \
+           (SELECT o.seq FROM ledger_entries o WHERE o.id = e.reverses) \
+         FROM ledger_entries e WHERE {filter} ORDER BY e.seq {order} LIMIT {} OFFSET {offset}",
+        q.limit
+    );
+    let rows = bind_page(sqlx::query(&sql), authority, cluster, q)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let mut entries = Vec::with_capacity(rows.len());
+    let mut index: BTreeMap<i64, usize> = BTreeMap::new();
+    for r in &rows {
+        let entry = entry_head(r)?;
+        index.insert(entry.id.0, entries.len());
+        entries.push(PagedEntry {
+            entry,
+            key: text(r, 16)?,
+            reversed_by_seq: opt_i64(r, 17)?,
+            reverses_seq: opt_i64(r, 18)?,
+        });
+    }
+    if !index.is_empty() {
+        // The ids come from the database as integers, so writing them into the statement is safe.
+        let ids: Vec<String> = index.keys().map(i64::to_string).collect();
+        let sql = format!(
+            "SELECT l.entry_id, l.account, l.stream, l.phase, l.holder, l.side, l.amount_pence FROM ledger_lines l \
+             WHERE l.entry_id IN ({}) ORDER BY l.entry_id, l.line_no",
+            ids.join(", ")
+        );
+        for r in sqlx::query(&sql).fetch_all(&mut *conn).await.map_err(db_err)? {
+            if let Some(i) = index.get(&int(&r, 0)?) {
+                entries[*i].entry.body.lines.push(line(&r, 1)?);
+            }
+        }
+    }
+    Ok(JournalPage {
+        total: u64::try_from(total).unwrap_or(0),
+        entries,
+    })
+}
+
+pub(crate) async fn journal_facts(
+    store: &SqlStore,
+    authority: AuthorityId,
+    cluster: ClusterId,
+) -> StoreResult<JournalFacts> {
+    // One statement, so the lines and the kept balances are read at one moment on both backends.
+    let r = sqlx::query(
+        "SELECT \
+           (SELECT COUNT(*) FROM (SELECT account, stream, phase, holder FROM ( \
+              SELECT account, stream, phase, holder, \
+                     CASE WHEN side = 'debit' THEN amount_pence ELSE -amount_pence END AS v \
+                FROM ledger_lines WHERE authority_id = $1 AND cluster_id = $2 \
+              UNION ALL \
+              SELECT account, stream, phase, holder, -balance_pence AS v \
+                FROM ledger_balances WHERE authority_id = $1 AND cluster_id = $2) x \
+            GROUP BY account, stream, phase, holder HAVING SUM(v) <> 0) m), \
+           (SELECT COUNT(*) FROM ledger_entries WHERE authority_id = $1 AND cluster_id = $2), \
+           (SELECT COUNT(*) FROM ledger_entries WHERE authority_id = $1 AND cluster_id = $2 \
+              AND memo NOT LIKE '%(synthetic)')",
+    )
+    .bind(authority.0)
+    .bind(cluster.0)
+    .fetch_one(store.pool())
+    .await
+    .map_err(db_err)?;
+    let entries = u64::try_from(int(&r, 1)?).unwrap_or(0);
+    Ok(JournalFacts {
+        reconciles: int(&r, 0)? == 0,
+        entries,
+        synthetic: entries > 0 && int(&r, 2)? == 0,
+    })
 }
 
 /// The entry already posted under a key, judged against the hash of a new posting.

@@ -577,6 +577,21 @@ impl Store for SqlStore {
     async fn ledger_journal(&self, authority: AuthorityId, cluster: ClusterId) -> StoreResult<Vec<Entry>> {
         ledger::journal(self, authority, cluster).await
     }
+    async fn ledger_journal_page(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+        query: &service::ledger::JournalQuery,
+    ) -> StoreResult<service::ledger::JournalPage> {
+        ledger::journal_page(self, authority, cluster, query).await
+    }
+    async fn ledger_journal_facts(
+        &self,
+        authority: AuthorityId,
+        cluster: ClusterId,
+    ) -> StoreResult<service::ledger::JournalFacts> {
+        ledger::journal_facts(self, authority, cluster).await
+    }
     async fn save_virement_exception(
         &self,
         authority: AuthorityId,

@@ -14,14 +14,12 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use domain::NaiveDate;
-use domain::funding::ledger::{
-    Account, Approval, Entry, EntryId, EntryKind, ExceptionId, Fence, Holder, LedgerError, Side,
-};
+use domain::funding::ledger::{Account, Approval, EntryId, EntryKind, ExceptionId, Fence, Holder, LedgerError, Side};
 use domain::ids::{ClusterId, Urn};
 use domain::money::Money;
 use serde::Deserialize;
 use service::auth::{CurrentSession, new_token};
-use service::ledger::{LedgerFailure, LedgerView, ReverseRequest, SimpleEntry};
+use service::ledger::{JOURNAL_PAGE, LedgerFailure, LedgerView, PagedEntry, ReverseRequest, SimpleEntry};
 use std::collections::HashMap;
 
 fn cluster_id(id: &str) -> Result<ClusterId, WebError> {
@@ -146,6 +144,10 @@ pub(crate) struct ExceptionRow {
 #[template(path = "budget.html")]
 struct BudgetPage {
     chrome: crate::pages::Chrome,
+    /// "Entries 1 to 50 of 120, newest first." (empty when there are none).
+    journal_shown: String,
+    newer_href: Option<String>,
+    older_href: Option<String>,
     id: ClusterId,
     name: String,
     synthetic: bool,
@@ -175,6 +177,8 @@ struct BudgetPage {
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct BudgetParams {
+    /// Which page of the journal, from 1 (newest).
+    page: Option<String>,
     posted: Option<String>,
     replayed: Option<String>,
     recorded: Option<String>,
@@ -184,23 +188,15 @@ fn money(m: Money) -> String {
     m.to_string()
 }
 
-fn journal_row(
-    e: &Entry,
-    view: &LedgerView,
-    names: &HashMap<Urn, String>,
-    seq_of: &HashMap<EntryId, i64>,
-) -> JournalRow {
-    let no = |id: EntryId| {
-        seq_of
-            .get(&id)
-            .map_or_else(|| format!("entry {id}"), |s| format!("no. {s}"))
-    };
+fn journal_row(p: &PagedEntry, view: &LedgerView, names: &HashMap<Urn, String>) -> JournalRow {
+    let e = &p.entry;
+    let no = |id: EntryId, seq: Option<i64>| seq.map_or_else(|| format!("entry {id}"), |s| format!("no. {s}"));
     let mut notes = Vec::new();
     if let Some(r) = e.body.reverses {
-        notes.push(format!("Reverses {}", no(r)));
+        notes.push(format!("Reverses {}", no(r, p.reverses_seq)));
     }
     if let Some(r) = e.reversed_by {
-        notes.push(format!("Reversed by {}", no(r)));
+        notes.push(format!("Reversed by {}", no(r, p.reversed_by_seq)));
     }
     if let Some(a) = &e.body.approval {
         notes.push(format!(
@@ -250,15 +246,40 @@ pub(crate) async fn page(
     Query(params): Query<BudgetParams>,
 ) -> Result<Response, WebError> {
     let id = cluster_id(&id)?;
-    let view = app.service.ledger(&session.user, id).await?;
+    let page_no = match params.page.as_deref() {
+        None | Some("") => 1,
+        Some(p) => p
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=1_000_000_000).contains(n))
+            .ok_or_else(|| WebError::bad_request("page: a whole number from 1"))?,
+    };
+    let per_page = u64::from(JOURNAL_PAGE);
+    let view = app
+        .service
+        .ledger_page(&session.user, id, (page_no - 1) * per_page, JOURNAL_PAGE)
+        .await?;
     let names = names(&view);
-    let seq_of: HashMap<EntryId, i64> = view.journal.iter().map(|e| (e.id, e.seq)).collect();
+    let shown = view.journal.len() as u64;
+    let journal_shown = if shown == 0 {
+        String::new()
+    } else {
+        format!(
+            "Entries {} to {} of {}, newest first.",
+            view.journal_offset + 1,
+            view.journal_offset + shown,
+            view.journal_total
+        )
+    };
+    let page_href = |n: u64| format!("/clusters/{id}/budget?page={n}#journal");
+    let newer_href = (page_no > 1).then(|| page_href(page_no - 1));
+    let older_href = (view.journal_offset + shown < view.journal_total).then(|| page_href(page_no + 1));
     let notice = params
         .posted
         .as_deref()
         .and_then(|p| p.parse().ok())
         .and_then(|p: i64| {
-            let e = view.journal.iter().find(|e| e.id == EntryId(p))?;
+            let e = &view.journal.iter().find(|e| e.entry.id == EntryId(p))?.entry;
             Some(if params.replayed.is_some() {
                 format!(
                     "Entry no. {} had already been posted (the form was sent twice): nothing new was written.",
@@ -336,11 +357,10 @@ pub(crate) async fn page(
         held: money(b.held()),
         fences,
         schools,
-        journal: view
-            .journal
-            .iter()
-            .map(|e| journal_row(e, &view, &names, &seq_of))
-            .collect(),
+        journal: view.journal.iter().map(|e| journal_row(e, &view, &names)).collect(),
+        journal_shown,
+        newer_href,
+        older_href,
         staff: view
             .staff
             .iter()
@@ -382,10 +402,12 @@ pub(crate) async fn page(
                 approved_on: date(x.exception.approved_on),
                 used: x.used_by.map_or_else(
                     || "Not yet used".into(),
+                    // TODO(wip): the entry's number when it is not on this page.
                     |e| {
-                        seq_of
-                            .get(&e)
-                            .map_or_else(|| format!("By entry {e}"), |s| format!("By entry no. {s}"))
+                        view.journal
+                            .iter()
+                            .find(|p| p.entry.id == e)
+                            .map_or_else(|| format!("By entry {e}"), |p| format!("By entry no. {}", p.entry.seq))
                     },
                 ),
             })
@@ -826,18 +848,17 @@ async fn reverse_page(
 ) -> Result<Response, WebError> {
     let view = app.service.ledger(&session.user, id).await?;
     let entry = app.service.ledger_entry(&session.user, id, entry_id).await?;
-    if !view.access.may_reverse(entry.body.kind) {
+    if !view.access.may_reverse(entry.entry.body.kind) {
         return Err(WebError::forbidden(format!(
             "A {} may not reverse this entry.",
             session.user.role.label().to_lowercase()
         )));
     }
     let names = names(&view);
-    let seq_of: HashMap<EntryId, i64> = view.journal.iter().map(|e| (e.id, e.seq)).collect();
     let page = ReversePage {
         id,
         name: view.cluster_name.clone(),
-        entry: journal_row(&entry, &view, &names, &seq_of),
+        entry: journal_row(&entry, &view, &names),
         entry_id,
         key: if form.idempotency_key.is_empty() {
             new_token()

@@ -315,19 +315,14 @@ pub(crate) async fn entries(
     let key = q.text("key", 100)?;
     let limit = q.int("limit", 1, 10_000)?.unwrap_or(1_000);
     let offset = q.int("offset", 0, i64::MAX)?.unwrap_or(0);
-    let l = app.service.keyed_ledger(&user, cluster).await?;
-    let mut journal: Vec<&Entry> = l.view.journal.iter().collect();
-    journal.sort_by_key(|e| e.seq);
-    let matching: Vec<&Entry> = journal
-        .into_iter()
-        .filter(|e| key.as_deref().is_none_or(|k| l.keys.get(&e.id).is_some_and(|x| x == k)))
-        .collect();
-    let total = matching.len();
-    let page: Vec<Value> = matching
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|e| entry_json(e, l.keys.get(&e.id).map(String::as_str)))
+    let offset = u64::try_from(offset).unwrap_or(0);
+    let limit = u32::try_from(limit).unwrap_or(1_000);
+    let found = app.service.journal_entries(&user, cluster, key, offset, limit).await?;
+    let total = found.total;
+    let page: Vec<Value> = found
+        .entries
+        .iter()
+        .map(|e| entry_json(&e.entry, Some(e.key.as_str())))
         .collect();
     Ok(ok(&j!({ "total": total, "entries": page })))
 }
