@@ -368,6 +368,8 @@ pub struct LedgerView {
     pub staff: Vec<StaffLine>,
     pub rules: VirementRules,
     pub exceptions: Vec<VirementException>,
+    /// The journal number of each entry that used an exception (`exceptions[i].used_by`).
+    pub used_seqs: Vec<(EntryId, i64)>,
     /// Funded member schools: (URN, name), by name.
     pub members: Vec<(Urn, String)>,
     /// Horizons the cluster set, by stream; others use `default_horizon`.
@@ -671,6 +673,20 @@ impl Service {
         } else {
             Vec::new()
         };
+        let exceptions = if access.only_school.is_some() {
+            Vec::new()
+        } else {
+            snapshot.exceptions
+        };
+        let mut used_seqs = Vec::new();
+        for id in exceptions.iter().filter_map(|x| x.used_by) {
+            let query = JournalQuery {
+                entry: Some(id),
+                ..JournalQuery::newest(1)
+            };
+            let found = self.store.ledger_journal_page(user.authority, cluster, &query).await?;
+            used_seqs.extend(found.entries.iter().map(|p| (id, p.entry.seq)));
+        }
         Ok(LedgerView {
             cluster,
             cluster_name,
@@ -682,11 +698,8 @@ impl Service {
             length: snapshot.seq,
             staff,
             rules: self.store.virement_rules(user.authority).await?.unwrap_or_default(),
-            exceptions: if access.only_school.is_some() {
-                Vec::new()
-            } else {
-                snapshot.exceptions
-            },
+            exceptions,
+            used_seqs,
             members,
             horizons,
             default_horizon: default,

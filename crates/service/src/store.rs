@@ -642,13 +642,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>>;
     /// Stamps a token revoked at `at`; false when there is no live token with that id.
     async fn revoke_api_token(&self, id: i64, at: i64) -> StoreResult<bool>;
-    // ---- ledger keys (api) ----
-    /// Every entry of a cluster's journal with its idempotency key, in journal order.
-    async fn ledger_keys(
-        &self,
-        authority: AuthorityId,
-        cluster: ClusterId,
-    ) -> StoreResult<Vec<(domain::funding::ledger::EntryId, String)>>;
 }
 
 /// A new API token: only the SHA-256 of the token is kept.

@@ -1,10 +1,8 @@
-//! API tokens (bearer tokens for the JSON API) and the ledger's idempotency keys, for the API.
+//! API tokens (bearer tokens for the JSON API).
 
 use crate::rows::{int, opt_i64, text};
 use crate::{SqlStore, db_err};
 use domain::access::User;
-use domain::funding::ledger::EntryId;
-use domain::ids::{AuthorityId, ClusterId};
 use service::store::{ApiTokenRecord, NewApiToken, StoreResult};
 
 const USER_COLUMNS: &str =
@@ -69,22 +67,4 @@ pub(crate) async fn revoke(store: &SqlStore, id: i64, at: i64) -> StoreResult<bo
         .await
         .map_err(db_err)?;
     Ok(done.rows_affected() == 1)
-}
-
-pub(crate) async fn ledger_keys(
-    store: &SqlStore,
-    authority: AuthorityId,
-    cluster: ClusterId,
-) -> StoreResult<Vec<(EntryId, String)>> {
-    sqlx::query(
-        "SELECT id, idempotency_key FROM ledger_entries WHERE authority_id = $1 AND cluster_id = $2 ORDER BY seq",
-    )
-    .bind(authority.0)
-    .bind(cluster.0)
-    .fetch_all(store.pool())
-    .await
-    .map_err(db_err)?
-    .iter()
-    .map(|r| Ok((EntryId(int(r, 0)?), text(r, 1)?)))
-    .collect()
 }

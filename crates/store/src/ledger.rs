@@ -433,6 +433,8 @@ pub(crate) async fn journal_facts(
     cluster: ClusterId,
 ) -> StoreResult<JournalFacts> {
     // One statement, so the lines and the kept balances are read at one moment on both backends.
+    // The synthetic test is the domain's `ends_with("(synthetic)")`, case and all (LIKE is
+    // case-blind on SQLite).
     let r = sqlx::query(
         "SELECT \
            (SELECT COUNT(*) FROM (SELECT account, stream, phase, holder FROM ( \
@@ -445,7 +447,7 @@ pub(crate) async fn journal_facts(
             GROUP BY account, stream, phase, holder HAVING SUM(v) <> 0) m), \
            (SELECT COUNT(*) FROM ledger_entries WHERE authority_id = $1 AND cluster_id = $2), \
            (SELECT COUNT(*) FROM ledger_entries WHERE authority_id = $1 AND cluster_id = $2 \
-              AND memo NOT LIKE '%(synthetic)')",
+              AND substr(memo, length(memo) - 10) <> '(synthetic)')",
     )
     .bind(authority.0)
     .bind(cluster.0)

@@ -818,9 +818,6 @@ impl Store for SqlStore {
     async fn revoke_api_token(&self, id: i64, at: i64) -> StoreResult<bool> {
         api_tokens::revoke(self, id, at).await
     }
-    async fn ledger_keys(&self, authority: AuthorityId, cluster: ClusterId) -> StoreResult<Vec<(EntryId, String)>> {
-        api_tokens::ledger_keys(self, authority, cluster).await
-    }
 }
 
 #[cfg(test)]

@@ -402,12 +402,11 @@ pub(crate) async fn page(
                 approved_on: date(x.exception.approved_on),
                 used: x.used_by.map_or_else(
                     || "Not yet used".into(),
-                    // TODO(wip): the entry's number when it is not on this page.
                     |e| {
-                        view.journal
+                        view.used_seqs
                             .iter()
-                            .find(|p| p.entry.id == e)
-                            .map_or_else(|| format!("By entry {e}"), |p| format!("By entry no. {}", p.entry.seq))
+                            .find(|(id, _)| *id == e)
+                            .map_or_else(|| format!("By entry {e}"), |(_, seq)| format!("By entry no. {seq}"))
                     },
                 ),
             })

@@ -756,3 +756,98 @@ async fn exceptions_and_staff_posts_are_recorded_through_their_forms() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_journal_is_read_a_page_at_a_time_with_links_across_pages() {
+    let app = app().await;
+    let officer = sign_in(&app.router, "officer@norfolk.test").await;
+    for n in 1..=52 {
+        let amount = format!("{n}");
+        let (r, _) = app
+            .post_entry(
+                &officer,
+                &[
+                    ("kind", "receipt"),
+                    ("new_stream", "Cluster admin"),
+                    ("new_phase", "all"),
+                    ("holder", "central"),
+                    ("amount", &amount),
+                    ("date", "2026-11-30"),
+                    ("memo", "Receipt from Norfolk County Council"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let b = app.budget();
+    let first = app.page(&officer, &b).await;
+    assert!(first.body.contains("Entries 1 to 50 of 52, newest first."));
+    assert_eq!(journal_rows(&first.body), 50);
+    assert!(
+        first
+            .body
+            .contains(&format!("href=\"{b}?page=2#journal\" rel=\"next\""))
+    );
+    assert!(!first.body.contains("rel=\"prev\""), "no newer page than the first");
+    // Entry no. 1 is on page 2; reverse it from there.
+    let second = app.page(&officer, &format!("{b}?page=2")).await;
+    assert!(second.body.contains("Entries 51 to 52 of 52, newest first."));
+    assert_eq!(journal_rows(&second.body), 2);
+    assert!(
+        second
+            .body
+            .contains(&format!("href=\"{b}?page=1#journal\" rel=\"prev\""))
+    );
+    assert!(!second.body.contains("rel=\"next\""));
+    let href = second
+        .body
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .filter(|h| h.ends_with("/reverse"))
+        .last()
+        .unwrap()
+        .to_string();
+    let form = app.page(&officer, &href).await;
+    assert!(form.body.contains("Reverse entry no. 1"), "{}", form.body);
+    let r = send(
+        &app.router,
+        post_form(
+            &href,
+            Some(&officer.cookie),
+            &[
+                ("csrf_token", &officer.csrf),
+                ("idempotency_key", &hidden(&form.body, "idempotency_key")),
+                ("memo", "Posted twice"),
+                ("date", "2026-12-01"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // The reversal (no. 53) and its original are on different pages, and each names the other.
+    let first = app.page(&officer, &b).await;
+    assert!(first.body.contains("Entries 1 to 50 of 53, newest first."));
+    assert!(
+        first.body.contains("Reverses no. 1"),
+        "the original's number, from page 2"
+    );
+    let second = app.page(&officer, &format!("{b}?page=2")).await;
+    assert!(second.body.contains("Entries 51 to 53 of 53, newest first."));
+    assert!(
+        second.body.contains("Reversed by no. 53"),
+        "the reversal's number, from page 1"
+    );
+    // The totals are the whole ledger's on every page: £1,378 received, £1 of it reversed.
+    for page in [&first, &second] {
+        assert!(page.body.contains("£1,377.00"), "the balance is the whole journal's");
+    }
+    let past = app.page(&officer, &format!("{b}?page=3")).await;
+    assert_eq!(past.status, StatusCode::OK);
+    assert!(past.body.contains("No entries on this page."));
+    assert!(past.body.contains(&format!("href=\"{b}?page=2#journal\" rel=\"prev\"")));
+    for bad in ["0", "-1", "two", "1.5", "99999999999999999999"] {
+        let r = app.page(&officer, &format!("{b}?page={bad}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "page={bad}");
+        assert!(r.body.contains("page: a whole number from 1"), "{}", r.body);
+    }
+}
