@@ -230,21 +230,28 @@ if [ "$soak" -gt 0 ]; then
   peak=$warm
   while kill -0 "$soak_pid" 2>/dev/null; do
     r=$(rss_kib); [ "$r" -gt "$peak" ] && peak=$r
-    echo "$(date +%s) $r" >>"$work/rss.txt"
+    # Anonymous (heap) and file-backed (the binary, SQLite's mapped WAL index) memory apart.
+    echo "$(date +%s) $r $(awk '/^RssAnon:|^RssFile:|^RssShmem:/{printf "%s ", $2}' "/proc/$server_pid/status")$(loadavg)" \
+      >>"$work/rss.txt"
     sleep 10
   done
   wait "$soak_pid" || true
+  # Sampled when the reads end, before the posting script's closing ledger read.
+  reads_end=$(rss_kib)
   if wait "$soak_posts"; then cat "$work/soak-postings.json" >>"$out"; else failures=$((failures + 1)); fi
   final=$(rss_kib)
   growth=$(python3 -c "print(round(100 * ($final - $warm) / $warm, 1))")
-  echo "soak RSS: after warm-up $((warm / 1024)) MiB, peak $((peak / 1024)) MiB, at the end $((final / 1024)) MiB: growth ${growth} %" >&2
-  python3 - "$work/soak.json" "$warm" "$peak" "$final" "$growth" "$(loadavg)" "$rate" "$soak" >>"$out" <<'PY' || failures=$((failures + 1))
+  echo "soak RSS: after warm-up $((warm / 1024)) MiB, peak $((peak / 1024)) MiB, when the reads ended $((reads_end / 1024)) MiB, after the closing ledger read $((final / 1024)) MiB: growth ${growth} %" >&2
+  echo "soak RSS samples (unix time, RSS, RssAnon, RssFile, RssShmem KiB, load): $work/rss.txt" >&2
+  cp "$work/rss.txt" "${out%.jsonl}.rss.txt" 2>/dev/null || true
+  python3 - "$work/soak.json" "$warm" "$peak" "$final" "$growth" "$(loadavg)" "$rate" "$soak" "$reads_end" >>"$out" <<'PY' || failures=$((failures + 1))
 import json, sys
 d = json.load(open(sys.argv[1])); warm, peak, final, growth, load = sys.argv[2:7]
 errors = sum(d.get("errorDistribution", {}).values())
 codes = d.get("statusCodeDistribution", {})
 print(json.dumps({"scenario": "soak", "errors": errors, "status": codes, "p99_ms": round(d["latencyPercentiles"]["p99"] * 1000, 2),
-  "rss_warm_kib": int(warm), "rss_peak_kib": int(peak), "rss_final_kib": int(final), "growth_pct": float(growth), "load": load}))
+  "rss_warm_kib": int(warm), "rss_peak_kib": int(peak), "rss_reads_end_kib": int(sys.argv[9]), "rss_final_kib": int(final),
+  "growth_pct": float(growth), "load": load}))
 served = sum(codes.values())
 expected = int(sys.argv[7]) * int(sys.argv[8])
 if served < 0.95 * expected:
