@@ -53,8 +53,10 @@ step_crash_postgres() {
     cargo test --release -p cli --test server_kill the_server_survives_sigkill_on_postgres -- --nocapture
 }
 
-# Disk full on a real file system: a tmpfs filled with ballast (required here, not skipped).
+# Disk full on a real file system: a tmpfs filled with ballast (required here, not skipped), for
+# SQLite and for a PostgreSQL tablespace.
 step_disk_full() {
+  start_pg || return 1
   CLUSTERWISE_REQUIRE_TMPFS=1 cargo test --release -p web --test http_disk_full -- --nocapture
 }
 

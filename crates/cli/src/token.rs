@@ -15,6 +15,9 @@ pub(crate) enum TokenCommand {
         /// What the token is for (shown by `token list`).
         #[arg(long, default_value = "")]
         label: String,
+        /// How many days the token lives (1 to 366).
+        #[arg(long, default_value_t = service::tokens::DEFAULT_TOKEN_DAYS)]
+        days: u32,
     },
     /// List every token (never the token itself).
     List {
@@ -33,29 +36,42 @@ pub(crate) enum TokenCommand {
 pub(crate) async fn run(command: TokenCommand, default_db: &str) -> Result<()> {
     let db = |d: Option<String>| d.unwrap_or_else(|| default_db.to_string());
     match command {
-        TokenCommand::Create { db: d, email, label } => {
+        TokenCommand::Create {
+            db: d,
+            email,
+            label,
+            days,
+        } => {
             let service = crate::open(&db(d)).await?;
-            let made = service.create_api_token(&email, &label).await?;
+            let made = service.create_api_token(&email, &label, days).await?;
             // The token alone on stdout, so scripts can take it; the rest on stderr.
             eprintln!(
-                "API token {} for {} ({}); it is shown only now:",
+                "API token {} for {} ({}), live until {}; it is shown only now:",
                 made.id,
                 made.user.email,
-                made.user.role.label()
+                made.user.role.label(),
+                when(made.expires_at)
             );
             println!("{}", made.token);
         }
         TokenCommand::List { db: d } => {
             let service = crate::open(&db(d)).await?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
             for t in service.api_tokens().await? {
+                let state = match t.revoked_at {
+                    Some(at) => format!("revoked {}", when(at)),
+                    None if t.expires_at <= now => format!("expired {}", when(t.expires_at)),
+                    None => format!("live until {}", when(t.expires_at)),
+                };
                 println!(
                     "{:>5}  {:<38} {:<24} created {}  {}  {}",
                     t.id,
                     t.user.email,
                     t.user.role.label(),
-                    t.created_at,
-                    t.revoked_at
-                        .map_or_else(|| "live".to_string(), |at| format!("revoked {at}")),
+                    when(t.created_at),
+                    state,
                     t.label
                 );
             }
@@ -67,4 +83,10 @@ pub(crate) async fn run(command: TokenCommand, default_db: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Unix seconds as a UTC date and time.
+fn when(at: i64) -> String {
+    chrono::DateTime::from_timestamp(at, 0)
+        .map_or_else(|| at.to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }

@@ -19,8 +19,9 @@ use domain::funding::virement::{NewException, VirementException, VirementRules};
 use domain::ids::{AuthorityId, ClusterId, Urn, UserId};
 use domain::money::Money;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 /// A posting as the store writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +47,20 @@ pub enum PostOutcome {
     Replayed(Entry),
     /// Another posting landed after the entry was judged: judge it again.
     Stale,
+}
+
+/// A queue per cluster ledger for the postings of this process: an async mutex each, made when
+/// first needed and kept (one per cluster that has posted, so bounded by the register).
+#[derive(Debug, Default)]
+pub(crate) struct PostingQueues(std::sync::Mutex<HashMap<(AuthorityId, ClusterId), Queue>>);
+
+type Queue = Arc<tokio::sync::Mutex<()>>;
+
+impl PostingQueues {
+    fn of(&self, authority: AuthorityId, cluster: ClusterId) -> Queue {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry((authority, cluster)).or_default().clone()
+    }
 }
 
 /// A cluster's ledger as it stands: its length, balances and exceptions.
@@ -497,6 +512,12 @@ impl Service {
         }
         self.store.ledger_durability().await?;
         let rules = self.store.virement_rules(user.authority).await?.unwrap_or_default();
+        // Postings to one cluster wait their turn here rather than race to the store and judge
+        // again when they lose: with many at once the losers could lose twenty times running
+        // (a 409 "busy" under slow disks). The store's check of the journal length still guards
+        // against other processes, so the loop stays.
+        let queue = self.posting_queues.of(user.authority, cluster);
+        let _turn = queue.lock().await;
         for _attempt in 0..20 {
             let snapshot = self.store.ledger_snapshot(user.authority, cluster).await?;
             // The original as it stands now (it may have been reversed meanwhile).

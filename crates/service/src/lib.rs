@@ -35,6 +35,8 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     /// The register as most pages read it, kept while the store's revision stands still.
     snapshots: Arc<snapshot::SnapshotCache>,
+    /// One posting at a time per cluster ledger in this process (see `ledger::PostingQueues`).
+    posting_queues: Arc<ledger::PostingQueues>,
 }
 
 impl Service {
@@ -43,6 +45,7 @@ impl Service {
             store,
             clock,
             snapshots: Arc::default(),
+            posting_queues: Arc::default(),
         }
     }
     pub fn store(&self) -> &dyn Store {

@@ -636,8 +636,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // ---- api tokens ----
     /// Stores a new API token (its hash) for a user; returns its id.
     async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<i64>;
-    /// The user a live (unrevoked) token hash acts as.
-    async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+    /// The user a live token hash acts as: not revoked and expiring after `now` (Unix seconds).
+    async fn api_token_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>>;
     /// Every API token of every authority (for the operator's `token list`), newest first.
     async fn api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>>;
     /// Stamps a token revoked at `at`; false when there is no live token with that id.
@@ -652,6 +652,8 @@ pub struct NewApiToken {
     pub label: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// Unix seconds: refused from then on.
+    pub expires_at: i64,
 }
 
 /// An API token as listed (never the token itself).
@@ -662,4 +664,5 @@ pub struct ApiTokenRecord {
     pub label: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    pub expires_at: i64,
 }

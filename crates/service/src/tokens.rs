@@ -2,6 +2,7 @@
 //! scope, so every check the service makes for a signed-in person applies to it unchanged. The
 //! token is shown once when made; only its SHA-256 is stored (as for sessions). Tokens are made
 //! and revoked by the operator (`clusterwise token create|revoke|list`), who holds the database.
+//! Every token expires: 90 days after it is made unless the operator chooses 1 to 366.
 
 use crate::auth::token_hash;
 use crate::store::{ApiTokenRecord, NewApiToken};
@@ -12,12 +13,18 @@ use domain::access::User;
 /// passes for one).
 pub const TOKEN_PREFIX: &str = "cwt_";
 
+/// How long a token lives unless the operator says otherwise, and the longest it may.
+pub const DEFAULT_TOKEN_DAYS: u32 = 90;
+pub const MAX_TOKEN_DAYS: u32 = 366;
+
 /// A token just made: `token` is shown once and never stored.
 #[derive(Debug, Clone)]
 pub struct NewToken {
     pub id: i64,
     pub token: String,
     pub user: User,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
 fn well_formed(token: &str) -> bool {
@@ -27,10 +34,15 @@ fn well_formed(token: &str) -> bool {
 }
 
 impl Service {
-    /// Makes a token acting as the user with this e-mail address.
-    pub async fn create_api_token(&self, email: &str, label: &str) -> ServiceResult<NewToken> {
+    /// Makes a token acting as the user with this e-mail address, live for `days` days.
+    pub async fn create_api_token(&self, email: &str, label: &str, days: u32) -> ServiceResult<NewToken> {
         let email = email.trim().to_ascii_lowercase();
         let label = label.trim();
+        if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+            return Err(ServiceError::Invalid(format!(
+                "days: a token lives from 1 to {MAX_TOKEN_DAYS} days, not {days}"
+            )));
+        }
         if label.chars().count() > 200 || label.chars().any(char::is_control) {
             return Err(ServiceError::Invalid(
                 "label: at most 200 characters, with no control characters".into(),
@@ -42,24 +54,32 @@ impl Service {
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("a user with email {email}")))?;
         let token = format!("{TOKEN_PREFIX}{}", crate::auth::new_token());
+        let now = self.clock.now();
+        let expires_at = now + i64::from(days) * 86_400;
         let id = self
             .store
             .create_api_token(&NewApiToken {
                 token_hash: token_hash(&token),
                 user: user.id,
                 label: label.to_string(),
-                created_at: self.clock.now(),
+                created_at: now,
+                expires_at,
             })
             .await?;
-        Ok(NewToken { id, token, user })
+        Ok(NewToken {
+            id,
+            token,
+            user,
+            expires_at,
+        })
     }
 
-    /// The user a bearer token acts as, if it is a live token.
+    /// The user a bearer token acts as, if it is a live token (not revoked, not expired).
     pub async fn api_token_user(&self, token: &str) -> ServiceResult<Option<User>> {
         if !well_formed(token) {
             return Ok(None);
         }
-        Ok(self.store.api_token_user(&token_hash(token)).await?)
+        Ok(self.store.api_token_user(&token_hash(token), self.clock.now()).await?)
     }
 
     /// Every token (never the token itself), newest first.

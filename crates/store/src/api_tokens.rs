@@ -10,26 +10,28 @@ const USER_COLUMNS: &str =
 
 pub(crate) async fn create(store: &SqlStore, t: &NewApiToken) -> StoreResult<i64> {
     let row = sqlx::query(
-        "INSERT INTO api_tokens (token_hash, user_id, label, created_at, revoked_at) \
-         VALUES ($1, $2, $3, $4, NULL) RETURNING id",
+        "INSERT INTO api_tokens (token_hash, user_id, label, created_at, revoked_at, expires_at) \
+         VALUES ($1, $2, $3, $4, NULL, $5) RETURNING id",
     )
     .bind(t.token_hash.clone())
     .bind(t.user.0)
     .bind(t.label.clone())
     .bind(t.created_at)
+    .bind(t.expires_at)
     .fetch_one(store.pool())
     .await
     .map_err(db_err)?;
     int(&row, 0)
 }
 
-pub(crate) async fn user(store: &SqlStore, token_hash: &str) -> StoreResult<Option<User>> {
+pub(crate) async fn user(store: &SqlStore, token_hash: &str, now: i64) -> StoreResult<Option<User>> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2"
     );
     sqlx::query(&sql)
         .bind(token_hash)
+        .bind(now)
         .fetch_optional(store.pool())
         .await
         .map_err(db_err)?
@@ -39,7 +41,7 @@ pub(crate) async fn user(store: &SqlStore, token_hash: &str) -> StoreResult<Opti
 
 pub(crate) async fn list(store: &SqlStore) -> StoreResult<Vec<ApiTokenRecord>> {
     let sql = format!(
-        "SELECT {USER_COLUMNS}, t.id, t.label, t.created_at, t.revoked_at \
+        "SELECT {USER_COLUMNS}, t.id, t.label, t.created_at, t.revoked_at, t.expires_at \
          FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id DESC"
     );
     sqlx::query(&sql)
@@ -54,6 +56,7 @@ pub(crate) async fn list(store: &SqlStore) -> StoreResult<Vec<ApiTokenRecord>> {
                 label: text(r, 9)?,
                 created_at: int(r, 10)?,
                 revoked_at: opt_i64(r, 11)?,
+                expires_at: int(r, 12)?,
             })
         })
         .collect()

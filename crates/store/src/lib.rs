@@ -137,7 +137,12 @@ async fn connect_inner(db: &str, page_limit: Option<Arc<AtomicU64>>) -> StoreRes
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None),
-        Dialect::Sqlite => options.max_connections(4),
+        // SQLite connections live in this process: recycling one (sqlx's defaults close a
+        // connection idle for 10 minutes and every connection after 30) frees nothing on a
+        // server and throws its page cache away. Worse, the pool's connections are all opened
+        // at start-up, so they all reached their 30 minutes at once and for a moment the pool
+        // was empty, which is when the 30-minute soak met its 503s (docs/RELIABILITY.md, "Load").
+        Dialect::Sqlite => options.max_connections(4).idle_timeout(None).max_lifetime(None),
         Dialect::Postgres => options.max_connections(8),
     }
     .acquire_timeout(Duration::from_secs(30));
@@ -809,8 +814,8 @@ impl Store for SqlStore {
     async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<i64> {
         api_tokens::create(self, token).await
     }
-    async fn api_token_user(&self, token_hash: &str) -> StoreResult<Option<User>> {
-        api_tokens::user(self, token_hash).await
+    async fn api_token_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>> {
+        api_tokens::user(self, token_hash, now).await
     }
     async fn api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>> {
         api_tokens::list(self).await

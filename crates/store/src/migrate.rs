@@ -21,6 +21,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "register_revision",
         include_str!("../migrations/0012_register_revision.sql"),
     ),
+    (
+        13,
+        "api_token_expiry",
+        include_str!("../migrations/0013_api_token_expiry.sql"),
+    ),
 ];
 
 fn dialect_sql(sql: &str, dialect: Dialect) -> String {

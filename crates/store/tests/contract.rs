@@ -2562,7 +2562,7 @@ contract!(
 );
 
 contract!(
-    api_tokens_act_as_their_user_until_revoked,
+    api_tokens_act_as_their_user_until_revoked_or_expired,
     |s: store::SqlStore| async move {
         use service::store::NewApiToken;
         let a = norfolk(&s).await;
@@ -2583,11 +2583,17 @@ contract!(
                 user: user.id,
                 label: "label".into(),
                 created_at: 10,
+                expires_at: 1_000,
             })
             .await
             .unwrap();
-        assert_eq!(s.api_token_user("h1").await.unwrap(), Some(user.clone()));
-        assert_eq!(s.api_token_user("h2").await.unwrap(), None);
+        assert_eq!(s.api_token_user("h1", 999).await.unwrap(), Some(user.clone()));
+        assert_eq!(
+            s.api_token_user("h1", 1_000).await.unwrap(),
+            None,
+            "expired at its time"
+        );
+        assert_eq!(s.api_token_user("h2", 999).await.unwrap(), None);
         // The hash is unique.
         let again = s
             .create_api_token(&NewApiToken {
@@ -2595,17 +2601,23 @@ contract!(
                 user: user.id,
                 label: String::new(),
                 created_at: 11,
+                expires_at: 1_000,
             })
             .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
         assert!(s.revoke_api_token(id, 20).await.unwrap());
         assert!(!s.revoke_api_token(id, 21).await.unwrap(), "revoked once");
-        assert_eq!(s.api_token_user("h1").await.unwrap(), None);
+        assert_eq!(s.api_token_user("h1", 30).await.unwrap(), None);
         let listed = s.api_tokens().await.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(
-            (listed[0].id, listed[0].revoked_at, listed[0].label.as_str()),
-            (id, Some(20), "label")
+            (
+                listed[0].id,
+                listed[0].revoked_at,
+                listed[0].expires_at,
+                listed[0].label.as_str()
+            ),
+            (id, Some(20), 1_000, "label")
         );
         assert_eq!(listed[0].user, user);
     }

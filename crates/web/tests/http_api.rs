@@ -39,7 +39,7 @@ async fn demo() -> Demo {
     service.build_demo(NORFOLK).await.unwrap();
     let token = async |who: &str| {
         service
-            .create_api_token(&format!("{who}@demo.clusterwise.test"), "test")
+            .create_api_token(&format!("{who}@demo.clusterwise.test"), "test", 30)
             .await
             .unwrap()
             .token
@@ -459,7 +459,7 @@ async fn tokens_cookies_and_errors_follow_one_rule_each() {
     // A revoked token stops working at once.
     let made = d
         .service
-        .create_api_token("adviser@demo.clusterwise.test", "to revoke")
+        .create_api_token("adviser@demo.clusterwise.test", "to revoke", 30)
         .await
         .unwrap();
     assert_eq!(
@@ -476,6 +476,26 @@ async fn tokens_cookies_and_errors_follow_one_rule_each() {
     assert!(d.service.revoke_api_token(made.id).await.is_err(), "revoked once");
     let listed = d.service.api_tokens().await.unwrap();
     assert!(listed.iter().any(|t| t.id == made.id && t.revoked_at.is_some()));
+    // Every token expires: 30 days from now here, and never more than 366.
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    assert!((made.expires_at - now - 30 * 86_400).abs() < 60, "{}", made.expires_at);
+    for days in [0, 367] {
+        let refused = d
+            .service
+            .create_api_token("adviser@demo.clusterwise.test", "too long", days)
+            .await
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("days: a token lives from 1 to 366 days"),
+            "{refused}"
+        );
+    }
 
     // A session cookie reads; its writes need X-CSRF-Token (403 without, accepted with).
     let (cookie, csrf) = support::sign_in(&d.router, "clerk@demo.clusterwise.test", service::demo::DEMO_PASSWORD).await;

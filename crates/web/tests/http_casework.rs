@@ -807,7 +807,10 @@ async fn every_route_every_role_own_and_other_scope_is_allowed_or_refused_as_the
     for who in ROLES {
         sessions.insert(who, sign_in(&d.router, who).await);
         let email = format!("{who}@demo.clusterwise.test");
-        tokens.insert(who, d.service.create_api_token(&email, "matrix").await.unwrap().token);
+        tokens.insert(
+            who,
+            d.service.create_api_token(&email, "matrix", 1).await.unwrap().token,
+        );
     }
     let mut failures = Vec::new();
     let mut marker_seen = Vec::new();

@@ -6,7 +6,11 @@
 //!   kernel says `ENOSPC` (needs root to mount; skipped with a note otherwise, and made required
 //!   by `CLUSTERWISE_REQUIRE_TMPFS=1`, which scripts/release-checks.sh sets);
 //! - a fallback that runs anywhere: SQLite's `max_page_count`, which fails the same write paths
-//!   with the same `SQLITE_FULL`.
+//!   with the same `SQLITE_FULL`;
+//! - PostgreSQL on a real full disk: a database whose tablespace is a small tmpfs, filled the same
+//!   way, so tables and indexes cannot grow and the server says SQLSTATE `53100` (needs root and
+//!   the server on this machine, as scripts/test.sh starts it; skipped with a note without root,
+//!   required by `CLUSTERWISE_REQUIRE_TMPFS=1`).
 //!
 //! Each posts ledger entries until the disk refuses one, then checks: the refusal is a 503 that
 //! says "the database disk is full" and "nothing was saved"; every refused key is absent and
@@ -217,7 +221,15 @@ fn says_disk_full(r: &Reply) {
     assert!(r.body.contains("nothing was saved"), "{}", r.body);
     assert!(r.headers.contains_key("retry-after"));
     assert!(
-        !r.body.contains("SQLITE") && !r.body.contains("database or disk"),
+        ![
+            "SQLITE",
+            "database or disk",
+            "could not extend",
+            "No space left",
+            "53100"
+        ]
+        .iter()
+        .any(|t| r.body.contains(t)),
         "{}",
         r.body
     );
@@ -365,19 +377,31 @@ async fn a_full_page_limit_refuses_cleanly_and_recovers_without_a_restart() {
     println!("max_page_count: {refused} postings refused; checkpoint failed while full: {checkpoint_failed}");
 }
 
-#[tokio::test]
-async fn a_real_full_disk_refuses_cleanly_and_recovers_without_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let mount = match Tmpfs::mount(dir.path(), "16m") {
-        Ok(m) => m,
+/// A tmpfs of `size` for a real full disk, or `None` (with a note) where none can be mounted and
+/// none is required.
+fn tmpfs_or_skip(dir: &Path, size: &str, what: &str) -> Option<Tmpfs> {
+    match Tmpfs::mount(dir, size) {
+        Ok(m) => Some(m),
         Err(why) => {
             assert!(
                 std::env::var_os("CLUSTERWISE_REQUIRE_TMPFS").is_none(),
                 "CLUSTERWISE_REQUIRE_TMPFS is set but no tmpfs could be mounted: {why}"
             );
-            println!("SKIPPED the real full disk (cannot mount a tmpfs: {why}); the max_page_count test ran");
-            return;
+            println!("SKIPPED {what} (cannot mount a tmpfs: {why})");
+            None
         }
+    }
+}
+
+#[tokio::test]
+async fn a_real_full_disk_refuses_cleanly_and_recovers_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mount) = tmpfs_or_skip(
+        dir.path(),
+        "16m",
+        "the real full disk on SQLite; the max_page_count test ran",
+    ) else {
+        return;
     };
     let db = mount.0.join("clusterwise.db");
     let store = store::connect(&db.display().to_string()).await.unwrap();
@@ -385,4 +409,59 @@ async fn a_real_full_disk_refuses_cleanly_and_recovers_without_a_restart() {
     let (refused, checkpoint_failed) = fill_refuse_free_recover(&app, &Filler::Ballast(mount.0.join("ballast"))).await;
     println!("tmpfs: {refused} postings refused; checkpoint failed while full: {checkpoint_failed}");
     app.store.close().await;
+}
+
+#[tokio::test]
+async fn a_real_full_disk_on_postgresql_refuses_cleanly_and_recovers_without_a_restart() {
+    let Ok(admin) = std::env::var("CLUSTERWISE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the PostgreSQL disk-full test: set CLUSTERWISE_TEST_POSTGRES_URL (scripts/test.sh does)"
+        );
+        println!("SKIPPED the full disk on PostgreSQL: CLUSTERWISE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // 24 MiB: the new database's copy of template1 (about 8 MiB) and the schema, then ballast.
+    let Some(mount) = tmpfs_or_skip(dir.path(), "24m", "the full disk on PostgreSQL") else {
+        return;
+    };
+    // The tablespace's directory belongs to the server's user (the server runs on this machine).
+    let space = mount.0.join("space");
+    std::fs::create_dir(&space).unwrap();
+    let owned = Command::new("chown")
+        .arg("postgres:postgres")
+        .arg(&space)
+        .status()
+        .unwrap();
+    assert!(owned.success(), "chown of the tablespace directory to postgres failed");
+    use sqlx::{Connection, Executor};
+    sqlx::any::install_default_drivers();
+    let name = format!("cw_disk_full_{}", std::process::id());
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+    conn.execute(format!("DROP TABLESPACE IF EXISTS {name}").as_str())
+        .await
+        .unwrap();
+    conn.execute(format!("CREATE TABLESPACE {name} LOCATION '{}'", space.display()).as_str())
+        .await
+        .unwrap();
+    conn.execute(format!("CREATE DATABASE {name} TABLESPACE {name}").as_str())
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    let store = store::connect(&format!("{base}/{name}")).await.unwrap();
+    let app = app(store).await;
+    let (refused, _) = fill_refuse_free_recover(&app, &Filler::Ballast(mount.0.join("ballast"))).await;
+    println!(
+        "PostgreSQL tablespace on tmpfs: {refused} postings refused (SQLSTATE 53100), recovered without a restart"
+    );
+    app.store.close().await;
+    conn.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+    conn.execute(format!("DROP TABLESPACE {name}").as_str()).await.unwrap();
+    conn.close().await.unwrap();
 }
