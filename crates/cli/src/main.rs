@@ -22,7 +22,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 /// mimalloc: the system allocator takes a lock on most allocations once a second thread exists,
-/// which made it a quarter to a third of parallel import time (see BENCHMARKS.md).
+/// which made it a quarter to a third of parallel import time (see BENCHMARKS.md). A server
+/// turns transparent huge pages off for itself first (`server_memory`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -351,6 +352,7 @@ async fn run(cli: Cli) -> Result<Outcome> {
             println!("The database {} is up to date.", store::redact(&db));
         }
         Command::Serve { db, bind } => {
+            server_memory();
             let db = db.unwrap_or_else(|| config.db.clone());
             let service = open(&db).await?;
             serve(service, bind.as_deref().unwrap_or(&config.bind), &config, None).await?;
@@ -361,6 +363,9 @@ async fn run(cli: Cli) -> Result<Outcome> {
             data,
             no_serve,
         } => {
+            if !no_serve {
+                server_memory();
+            }
             let data = match data {
                 Some(d) => d,
                 None => find_demo_data()?,
@@ -497,6 +502,20 @@ fn find_demo_data() -> Result<PathBuf> {
         .find(|p| p.is_file())
         .cloned()
         .with_context(|| format!("cannot find the Norfolk census file ({NAME}); pass it with --data FILE"))
+}
+
+/// Turns transparent huge pages off for this process before a server starts. mimalloc's arena is
+/// eligible for them, and the kernel's khugepaged, once its scan reaches the arena (about ten
+/// minutes after start on this machine), backs each partly used 2 MiB range with a whole huge
+/// page: resident memory then steps up by 15-30 MiB and never comes down, with no more live data
+/// (docs/RELIABILITY.md, Load). Batch commands (import, allocate) keep huge pages: there they
+/// save page faults and a run ends long before the scan. If the kernel refuses, the server still
+/// runs, and says so.
+fn server_memory() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_thp_disable(true) {
+        eprintln!("warning: could not turn transparent huge pages off ({e}); resident memory may grow");
+    }
 }
 
 async fn serve(service: Service, bind: &str, config: &Config, sign_in_hint: Option<String>) -> Result<()> {
