@@ -731,6 +731,31 @@ impl Service {
         })
     }
 
+    /// One school's positions in each ring-fence of the cluster's ledger, from the kept
+    /// balances only (no journal read): what a statement or governing-body report shows.
+    /// `None` when the user may not see schools' positions.
+    pub async fn school_positions(
+        &self,
+        user: &User,
+        cluster: ClusterId,
+        urn: Urn,
+    ) -> ServiceResult<Option<Vec<(Fence, HolderPosition)>>> {
+        let (_, _, _, access) = self.ledger_scope(user, cluster).await?;
+        if !access.sees_schools || access.only_school.is_some_and(|u| u != urn) {
+            return Ok(None);
+        }
+        let snapshot = self.store.ledger_snapshot(user.authority, cluster).await?;
+        let budget = Budget::from_balances(&snapshot.balances);
+        Ok(Some(
+            budget
+                .fences
+                .iter()
+                .flat_map(|f| f.schools.iter().map(|h| (f.fence.clone(), *h)))
+                .filter(|(_, h)| h.holder == Holder::School(urn))
+                .collect(),
+        ))
+    }
+
     /// One entry of the cluster's journal (for the reversal form).
     pub async fn ledger_entry(&self, user: &User, cluster: ClusterId, id: EntryId) -> ServiceResult<PagedEntry> {
         let (_, _, _, access) = self.ledger_scope(user, cluster).await?;

@@ -17,7 +17,7 @@ use domain::NaiveDate;
 use domain::access::{Scope, User, UserRole};
 use domain::cluster::MembershipRole;
 use domain::funding::fairness::{Fairness, PhaseGroup, SchoolOutcome, fairness};
-use domain::funding::ledger::{Fence, Holder, HolderPosition};
+use domain::funding::ledger::{Fence, HolderPosition};
 use domain::funding::{
     Allocation, ClusterInput, FundingPolicy, Line, Period, PotAllocation, RingFence, SchoolData, allocate_policy,
 };
@@ -1072,25 +1072,16 @@ impl Service {
         out.into_bytes()
     }
 
-    /// Spend against the school's allocation in a term, from the cluster's ledger. The ledger's
-    /// figures are not wired in yet, so this says that no entries are recorded.
     /// What the cluster's ledger (kept by the host school) records against the school so far:
-    /// what is still available, committed, claimed and spent in each ring-fence.
+    /// what is still available, committed, claimed and spent in each ring-fence (from the kept
+    /// balances: the journal is not read).
     pub async fn school_spend_to_date(&self, user: &User, urn: Urn, cluster: ClusterId) -> ServiceResult<SpendToDate> {
         self.school_access(user, urn).await?;
-        let view = match self.ledger(user, cluster).await {
-            Ok(view) => view,
-            Err(ServiceError::Forbidden(_)) => return Ok(SpendToDate::NotShown),
+        let fences = match self.school_positions(user, cluster, urn).await {
+            Ok(Some(fences)) => fences,
+            Ok(None) | Err(ServiceError::Forbidden(_)) => return Ok(SpendToDate::NotShown),
             Err(e) => return Err(e),
         };
-        if !view.access.sees_schools {
-            return Ok(SpendToDate::NotShown);
-        }
-        let fences: Vec<(Fence, HolderPosition)> = view
-            .schools
-            .into_iter()
-            .filter(|(_, h)| h.holder == Holder::School(urn))
-            .collect();
         if fences.is_empty() {
             return Ok(SpendToDate::NoLedgerEntries);
         }

@@ -415,7 +415,13 @@ pub(crate) async fn journal_page(
              WHERE l.entry_id IN ({}) ORDER BY l.entry_id, l.line_no",
             ids.join(", ")
         );
-        for r in sqlx::query(&sql).fetch_all(&mut *conn).await.map_err(db_err)? {
+        // Not kept in the connection's statement cache: every page's ids make a new statement.
+        let rows = sqlx::query(&sql)
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        for r in rows {
             if let Some(i) = index.get(&int(&r, 0)?) {
                 entries[*i].entry.body.lines.push(line(&r, 1)?);
             }
