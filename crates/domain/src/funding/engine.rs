@@ -647,6 +647,14 @@ impl At<'_> {
     }
 }
 
+/// The sum of a pot's weights, or the stream's overflow error when they are too large to add.
+fn total_of(values: impl IntoIterator<Item = Decimal>, at: &At<'_>) -> Result<Decimal, AllocationError> {
+    values
+        .into_iter()
+        .try_fold(Decimal::ZERO, Decimal::checked_add)
+        .ok_or_else(|| at.overflow())
+}
+
 /// A share model's weight and detail for each school, in order.
 fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<Vec<(Weight, Detail)>, AllocationError> {
     let n = schools.len();
@@ -668,7 +676,7 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
                 .iter()
                 .map(|s| p.count(s).ok_or_else(|| missing(s.urn, "FTE pupils")))
                 .collect::<Result<_, _>>()?;
-            let total: Decimal = counts.iter().sum();
+            let total = total_of(counts.iter().copied(), at)?;
             counts
                 .into_iter()
                 .map(|count| {
@@ -691,10 +699,16 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
                 .iter()
                 .map(|s| {
                     let fsm = s.fsm.ok_or_else(|| missing(s.urn, "FSM count"))?;
-                    Ok((s.pupils, fsm, Decimal::from(s.pupils) + *weight * Decimal::from(fsm)))
+                    // A weight as large as the policy file allows can overflow here: an error
+                    // naming the stream, not a panic.
+                    let w = weight
+                        .checked_mul(Decimal::from(fsm))
+                        .and_then(|x| x.checked_add(Decimal::from(s.pupils)))
+                        .ok_or_else(|| at.overflow())?;
+                    Ok((s.pupils, fsm, w))
                 })
                 .collect::<Result<_, AllocationError>>()?;
-            let total: Decimal = ws.iter().map(|w| w.2).sum();
+            let total = total_of(ws.iter().map(|w| w.2), at)?;
             ws.into_iter()
                 .map(|(pupils, fsm, w)| {
                     (
@@ -721,7 +735,7 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
         }
         ShareModel::Need(index) => {
             let scores = index.decimal_scores(schools).map_err(|e| at.need(e))?;
-            let total: Decimal = scores.iter().sum();
+            let total = total_of(scores.iter().copied(), at)?;
             scores
                 .into_iter()
                 .map(|score| (Weight::new(score), Detail::Need { score, total }))
@@ -745,7 +759,7 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
                     Ok((s.inspection_grade, w))
                 })
                 .collect::<Result<_, AllocationError>>()?;
-            let total: Decimal = ws.iter().map(|w| w.1).sum();
+            let total = total_of(ws.iter().map(|w| w.1), at)?;
             ws.into_iter()
                 .map(|(grade, weight)| (Weight::new(weight), Detail::Grade { grade, weight, total }))
                 .collect()
@@ -1552,6 +1566,58 @@ mod tests {
                 let exact = budget.to_decimal_pence() * percent / Decimal::ONE_HUNDRED;
                 prop_assert_eq!(Ok(top), Money::round(exact, g, Rounding::Down));
             }
+        }
+    }
+
+    /// Found by the `policy_file` fuzz target (2026-12-03): an FSM weight of about 10^28, which
+    /// the policy file accepts, overflowed the decimal when multiplied by a school's FSM count:
+    /// a panic (a 500 in the policy editor). Weights that large, and grade weights whose sum
+    /// is past the decimal's range, are now the stream's "too large to add up" error.
+    #[test]
+    fn weights_too_large_for_a_decimal_are_an_error_not_a_panic() {
+        let data: Vec<SchoolData> = [(1145u32, 173u32), (21, 15), (246, 56)]
+            .iter()
+            .enumerate()
+            .map(|(i, &(pupils, fsm))| {
+                let mut s = SchoolData::new(Urn::from_u32(121_164 + i as u32).unwrap(), Phase::Primary, pupils);
+                s.fsm = Some(fsm);
+                s.inspection_grade = Some(2);
+                s
+            })
+            .collect();
+        let refs: Vec<&SchoolData> = data.iter().collect();
+        let fence = RingFence {
+            stream: "tailored".into(),
+            phase: "all".into(),
+        };
+        let at = At {
+            stream: &fence,
+            component: "FSM-weighted",
+        };
+        for m in [
+            ShareModel::FsmWeighted {
+                weight: "12116400000100000000144382016".parse().unwrap(),
+            },
+            ShareModel::ByGrade {
+                weights: [Decimal::MAX; 7],
+                ungraded: None,
+            },
+        ] {
+            let mut scratch = Scratch::default();
+            assert_eq!(
+                split(
+                    Money::from_pence(1_000_000),
+                    &m,
+                    &refs,
+                    Granularity::Penny,
+                    &at,
+                    &mut scratch
+                ),
+                Err(AllocationError::Overflow {
+                    stream: fence.to_string()
+                }),
+                "{m:?}"
+            );
         }
     }
 
