@@ -90,6 +90,7 @@ done
 curl -sf "$base/health" >/dev/null
 
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$server_pid/status"; }
+psi() { awk -F'total=' '/^some/{print $2}' "/proc/pressure/$1" 2>/dev/null || echo -; }
 
 # ---- sign in as the authority officer (sees every school, cluster and statement) ----
 jar="$work/cookies"
@@ -231,7 +232,9 @@ if [ "$soak" -gt 0 ]; then
   while kill -0 "$soak_pid" 2>/dev/null; do
     r=$(rss_kib); [ "$r" -gt "$peak" ] && peak=$r
     # Anonymous (heap) and file-backed (the binary, SQLite's mapped WAL index) memory apart.
-    echo "$(date +%s) $r $(awk '/^RssAnon:|^RssFile:|^RssShmem:/{printf "%s ", $2}' "/proc/$server_pid/status")$(loadavg)" \
+    # And the kernel's pressure stall totals (microseconds some task waited for CPU, for I/O),
+    # so a stall in the results can be set against what the machine was doing.
+    echo "$(date +%s) $r $(awk '/^RssAnon:|^RssFile:|^RssShmem:/{printf "%s ", $2}' "/proc/$server_pid/status")$(psi cpu) $(psi io) $(loadavg)" \
       >>"$work/rss.txt"
     sleep 10
   done
@@ -242,7 +245,7 @@ if [ "$soak" -gt 0 ]; then
   final=$(rss_kib)
   growth=$(python3 -c "print(round(100 * ($final - $warm) / $warm, 1))")
   echo "soak RSS: after warm-up $((warm / 1024)) MiB, peak $((peak / 1024)) MiB, when the reads ended $((reads_end / 1024)) MiB, after the closing ledger read $((final / 1024)) MiB: growth ${growth} %" >&2
-  echo "soak RSS samples (unix time, RSS, RssAnon, RssFile, RssShmem KiB, load): $work/rss.txt" >&2
+  echo "soak RSS samples (unix time, RSS, RssAnon, RssFile, RssShmem KiB, CPU and I/O pressure µs, load): ${out%.jsonl}.rss.txt" >&2
   cp "$work/rss.txt" "${out%.jsonl}.rss.txt" 2>/dev/null || true
   python3 - "$work/soak.json" "$warm" "$peak" "$final" "$growth" "$(loadavg)" "$rate" "$soak" "$reads_end" >>"$out" <<'PY' || failures=$((failures + 1))
 import json, sys
@@ -260,7 +263,9 @@ sys.exit(1 if errors or float(growth) > 10 or set(codes) - {"200"} or served < 0
 PY
 fi
 
-log "results in $out"
+# The server's own log (its warnings say when the load gate refused requests, and how many).
+cp "$work/server.log" "${out%.jsonl}.server.log" 2>/dev/null || true
+log "results in $out (server log: ${out%.jsonl}.server.log)"
 if [ "$failures" -gt 0 ]; then
   echo "load: $failures check(s) failed" >&2
   exit 1

@@ -9,14 +9,18 @@
 //! `ConcurrencyLimit` + `LoadShed`: those shed at once with no bounded wait (a burst of a few
 //! requests over the limit would be refused though a place frees in a millisecond), and their
 //! error has to be turned back into a response through `HandleErrorLayer`.
+//!
+//! Refusals are logged as a warning at most once a second, with how many there were since the
+//! last warning, so an operator sees when and how hard the server shed without a line per
+//! request.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::error::WebError;
@@ -31,6 +35,11 @@ pub(crate) struct Gate {
     waiting: AtomicUsize,
     max_waiting: usize,
     queue_wait: Duration,
+    /// Refusals not yet reported.
+    refused: AtomicU64,
+    /// The second (since `started`) of the last warning, or `u64::MAX` before the first.
+    reported_at: AtomicU64,
+    started: Instant,
 }
 
 impl Gate {
@@ -40,7 +49,35 @@ impl Gate {
             waiting: AtomicUsize::new(0),
             max_waiting: max_in_flight.saturating_mul(4),
             queue_wait,
+            refused: AtomicU64::new(0),
+            reported_at: AtomicU64::new(u64::MAX),
+            started: Instant::now(),
         }
+    }
+
+    /// Counts a refusal and, if no warning went out this second, reports every refusal since
+    /// the last one. Returns the number reported (0 when it is left for a later warning).
+    fn refuse(&self) -> u64 {
+        self.refused.fetch_add(1, Ordering::AcqRel);
+        let now = self.started.elapsed().as_secs();
+        let last = self.reported_at.load(Ordering::Acquire);
+        if last == now
+            || self
+                .reported_at
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return 0;
+        }
+        let n = self.refused.swap(0, Ordering::AcqRel);
+        if n > 0 {
+            tracing::warn!(
+                refused = n,
+                queue_wait_ms = self.queue_wait.as_millis(),
+                "busy: requests refused with 503 since the last warning"
+            );
+        }
+        n
     }
 }
 
@@ -62,12 +99,16 @@ pub(crate) async fn shed(State(gate): State<Arc<Gate>>, request: Request, next: 
         Err(_) => {
             if gate.waiting.fetch_add(1, Ordering::AcqRel) >= gate.max_waiting {
                 gate.waiting.fetch_sub(1, Ordering::AcqRel);
+                gate.refuse();
                 return busy(request.uri().path());
             }
             let _waiting = Waiting(&gate.waiting);
             match tokio::time::timeout(gate.queue_wait, gate.places.acquire()).await {
                 Ok(Ok(place)) => place,
-                _ => return busy(request.uri().path()),
+                _ => {
+                    gate.refuse();
+                    return busy(request.uri().path());
+                }
             }
         }
     };
@@ -158,6 +199,17 @@ mod tests {
         assert_eq!(ok, 2);
         // Recovered: the places are free again.
         assert_eq!(status(&app, "/slow").await.0, StatusCode::OK);
+    }
+
+    #[test]
+    fn refusals_are_reported_at_most_once_a_second_and_none_is_lost() {
+        let gate = Gate::new(1, Duration::from_millis(1));
+        // The first refusal is reported at once; the next ones that second wait.
+        assert_eq!(gate.refuse(), 1);
+        assert_eq!((0..99).map(|_| gate.refuse()).sum::<u64>(), 0);
+        // A second later the next refusal reports all 100 since the first warning.
+        std::thread::sleep(Duration::from_millis(1_050));
+        assert_eq!(gate.refuse(), 100);
     }
 
     #[tokio::test]
