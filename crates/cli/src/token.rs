@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use clap::Subcommand;
+use service::store::TokenAccess;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenCommand {
@@ -18,6 +19,9 @@ pub(crate) enum TokenCommand {
         /// How many days the token lives (1 to 366).
         #[arg(long, default_value_t = service::tokens::DEFAULT_TOKEN_DAYS)]
         days: u32,
+        /// The token may only read (GET): every write with it is refused with 403.
+        #[arg(long)]
+        read_only: bool,
     },
     /// List every token (never the token itself).
     List {
@@ -41,15 +45,22 @@ pub(crate) async fn run(command: TokenCommand, default_db: &str) -> Result<()> {
             email,
             label,
             days,
+            read_only,
         } => {
             let service = crate::open(&db(d)).await?;
-            let made = service.create_api_token(&email, &label, days).await?;
+            let access = if read_only {
+                TokenAccess::ReadOnly
+            } else {
+                TokenAccess::ReadWrite
+            };
+            let made = service.create_api_token(&email, &label, days, access).await?;
             // The token alone on stdout, so scripts can take it; the rest on stderr.
             eprintln!(
-                "API token {} for {} ({}), live until {}; it is shown only now:",
+                "API token {} for {} ({}), {}, live until {}; it is shown only now:",
                 made.id,
                 made.user.email,
                 made.user.role.label(),
+                made.access.label(),
                 when(made.expires_at)
             );
             println!("{}", made.token);
@@ -66,10 +77,11 @@ pub(crate) async fn run(command: TokenCommand, default_db: &str) -> Result<()> {
                     None => format!("live until {}", when(t.expires_at)),
                 };
                 println!(
-                    "{:>5}  {:<38} {:<24} created {}  {}  {}",
+                    "{:>5}  {:<38} {:<24} {:<14} created {}  {}  {}",
                     t.id,
                     t.user.email,
                     t.user.role.label(),
+                    t.access.label(),
                     when(t.created_at),
                     state,
                     t.label

@@ -284,7 +284,12 @@ async fn set_up(db: &str) -> Fixture {
     }
     let meeting = committee_meeting(&service, &users[0], cluster).await;
     let clerk_token = service
-        .create_api_token("clerk@crash.test", "crash harness", 366)
+        .create_api_token(
+            "clerk@crash.test",
+            "crash harness",
+            366,
+            service::store::TokenAccess::ReadWrite,
+        )
         .await
         .unwrap()
         .token;

@@ -636,8 +636,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // ---- api tokens ----
     /// Stores a new API token (its hash) for a user; returns its id.
     async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<i64>;
-    /// The user a live token hash acts as: not revoked and expiring after `now` (Unix seconds).
-    async fn api_token_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>>;
+    /// The user a live token hash acts as, and what it may do: not revoked and expiring after
+    /// `now` (Unix seconds).
+    async fn api_token_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<TokenHolder>>;
     /// Every API token of every authority (for the operator's `token list`), newest first.
     async fn api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>>;
     /// Stamps a token revoked at `at`; false when there is no live token with that id.
@@ -654,6 +655,30 @@ pub struct NewApiToken {
     pub created_at: i64,
     /// Unix seconds: refused from then on.
     pub expires_at: i64,
+    pub access: TokenAccess,
+}
+
+/// What an API token may do: everything its user may, or only read (GET and HEAD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAccess {
+    ReadWrite,
+    ReadOnly,
+}
+
+impl TokenAccess {
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenAccess::ReadWrite => "read and write",
+            TokenAccess::ReadOnly => "read only",
+        }
+    }
+}
+
+/// Who a live API token acts as, and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenHolder {
+    pub user: User,
+    pub access: TokenAccess,
 }
 
 /// An API token as listed (never the token itself).
@@ -665,4 +690,5 @@ pub struct ApiTokenRecord {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
     pub expires_at: i64,
+    pub access: TokenAccess,
 }

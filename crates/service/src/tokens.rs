@@ -2,10 +2,12 @@
 //! scope, so every check the service makes for a signed-in person applies to it unchanged. The
 //! token is shown once when made; only its SHA-256 is stored (as for sessions). Tokens are made
 //! and revoked by the operator (`clusterwise token create|revoke|list`), who holds the database.
-//! Every token expires: 90 days after it is made unless the operator chooses 1 to 366.
+//! Every token expires: 90 days after it is made unless the operator chooses 1 to 366. A token
+//! may be made read-only: it then reads as its user does and is refused every write (the web
+//! layer answers 403), so a dashboard or an export job need not hold a key that can post.
 
 use crate::auth::token_hash;
-use crate::store::{ApiTokenRecord, NewApiToken};
+use crate::store::{ApiTokenRecord, NewApiToken, TokenAccess, TokenHolder};
 use crate::{Service, ServiceError, ServiceResult};
 use domain::access::User;
 
@@ -25,6 +27,7 @@ pub struct NewToken {
     pub user: User,
     /// Unix seconds.
     pub expires_at: i64,
+    pub access: TokenAccess,
 }
 
 fn well_formed(token: &str) -> bool {
@@ -35,7 +38,13 @@ fn well_formed(token: &str) -> bool {
 
 impl Service {
     /// Makes a token acting as the user with this e-mail address, live for `days` days.
-    pub async fn create_api_token(&self, email: &str, label: &str, days: u32) -> ServiceResult<NewToken> {
+    pub async fn create_api_token(
+        &self,
+        email: &str,
+        label: &str,
+        days: u32,
+        access: TokenAccess,
+    ) -> ServiceResult<NewToken> {
         let email = email.trim().to_ascii_lowercase();
         let label = label.trim();
         if !(1..=MAX_TOKEN_DAYS).contains(&days) {
@@ -64,6 +73,7 @@ impl Service {
                 label: label.to_string(),
                 created_at: now,
                 expires_at,
+                access,
             })
             .await?;
         Ok(NewToken {
@@ -71,11 +81,13 @@ impl Service {
             token,
             user,
             expires_at,
+            access,
         })
     }
 
-    /// The user a bearer token acts as, if it is a live token (not revoked, not expired).
-    pub async fn api_token_user(&self, token: &str) -> ServiceResult<Option<User>> {
+    /// The user a bearer token acts as and what it may do, if it is a live token (not revoked,
+    /// not expired).
+    pub async fn api_token_user(&self, token: &str) -> ServiceResult<Option<TokenHolder>> {
         if !well_formed(token) {
             return Ok(None);
         }

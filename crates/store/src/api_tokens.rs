@@ -2,31 +2,39 @@
 
 use crate::rows::{int, opt_i64, text};
 use crate::{SqlStore, db_err};
-use domain::access::User;
-use service::store::{ApiTokenRecord, NewApiToken, StoreResult};
+use service::store::{ApiTokenRecord, NewApiToken, StoreResult, TokenAccess, TokenHolder};
 
 const USER_COLUMNS: &str =
     "u.id, u.authority_id, u.email, u.display_name, u.role, u.scope_kind, u.scope_cluster, u.scope_urn";
 
 pub(crate) async fn create(store: &SqlStore, t: &NewApiToken) -> StoreResult<i64> {
     let row = sqlx::query(
-        "INSERT INTO api_tokens (token_hash, user_id, label, created_at, revoked_at, expires_at) \
-         VALUES ($1, $2, $3, $4, NULL, $5) RETURNING id",
+        "INSERT INTO api_tokens (token_hash, user_id, label, created_at, revoked_at, expires_at, read_only) \
+         VALUES ($1, $2, $3, $4, NULL, $5, $6) RETURNING id",
     )
     .bind(t.token_hash.clone())
     .bind(t.user.0)
     .bind(t.label.clone())
     .bind(t.created_at)
     .bind(t.expires_at)
+    .bind(i64::from(t.access == TokenAccess::ReadOnly))
     .fetch_one(store.pool())
     .await
     .map_err(db_err)?;
     int(&row, 0)
 }
 
-pub(crate) async fn user(store: &SqlStore, token_hash: &str, now: i64) -> StoreResult<Option<User>> {
+fn access(row: &sqlx::any::AnyRow, i: usize) -> StoreResult<TokenAccess> {
+    Ok(if int(row, i)? == 0 {
+        TokenAccess::ReadWrite
+    } else {
+        TokenAccess::ReadOnly
+    })
+}
+
+pub(crate) async fn user(store: &SqlStore, token_hash: &str, now: i64) -> StoreResult<Option<TokenHolder>> {
     let sql = format!(
-        "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+        "SELECT {USER_COLUMNS}, t.read_only FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2"
     );
     sqlx::query(&sql)
@@ -35,13 +43,18 @@ pub(crate) async fn user(store: &SqlStore, token_hash: &str, now: i64) -> StoreR
         .fetch_optional(store.pool())
         .await
         .map_err(db_err)?
-        .map(|r| crate::users::user_from_row(&r))
+        .map(|r| {
+            Ok(TokenHolder {
+                user: crate::users::user_from_row(&r)?,
+                access: access(&r, 8)?,
+            })
+        })
         .transpose()
 }
 
 pub(crate) async fn list(store: &SqlStore) -> StoreResult<Vec<ApiTokenRecord>> {
     let sql = format!(
-        "SELECT {USER_COLUMNS}, t.id, t.label, t.created_at, t.revoked_at, t.expires_at \
+        "SELECT {USER_COLUMNS}, t.id, t.label, t.created_at, t.revoked_at, t.expires_at, t.read_only \
          FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id DESC"
     );
     sqlx::query(&sql)
@@ -57,6 +70,7 @@ pub(crate) async fn list(store: &SqlStore) -> StoreResult<Vec<ApiTokenRecord>> {
                 created_at: int(r, 10)?,
                 revoked_at: opt_i64(r, 11)?,
                 expires_at: int(r, 12)?,
+                access: access(r, 13)?,
             })
         })
         .collect()

@@ -37,7 +37,7 @@ use domain::school::SchoolWithCensus;
 use service::ledger::{KeyedEntry, LedgerAudit, LedgerPosting, LedgerSnapshot, PostOutcome};
 use service::store::{
     ApiTokenRecord, Authority, ClusterDetail, ClusterSummary, NewApiToken, NewUser, SchoolDetail, SchoolPage,
-    SchoolQuery, SessionRecord, Store, StoreError, StoreResult, WriteCounts,
+    SchoolQuery, SessionRecord, Store, StoreError, StoreResult, TokenHolder, WriteCounts,
 };
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
@@ -814,7 +814,7 @@ impl Store for SqlStore {
     async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<i64> {
         api_tokens::create(self, token).await
     }
-    async fn api_token_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>> {
+    async fn api_token_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<TokenHolder>> {
         api_tokens::user(self, token_hash, now).await
     }
     async fn api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>> {

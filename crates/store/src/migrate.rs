@@ -26,6 +26,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api_token_expiry",
         include_str!("../migrations/0013_api_token_expiry.sql"),
     ),
+    (
+        14,
+        "api_token_access",
+        include_str!("../migrations/0014_api_token_access.sql"),
+    ),
 ];
 
 fn dialect_sql(sql: &str, dialect: Dialect) -> String {

@@ -9,7 +9,9 @@ use domain::geo::Location;
 use domain::ids::{AuthorityId, ClusterId, LaCode, Laestab, Urn, UserId};
 use domain::import::{MembershipRecord, SchoolRecord};
 use domain::school::{AreaRef, Census, Governance, Phase, School, SchoolStatus, SchoolWithCensus, Tenths};
-use service::store::{NewUser, SchoolPage, SchoolQuery, SchoolSort, SessionRecord, Store, StoreError};
+use service::store::{
+    NewUser, SchoolPage, SchoolQuery, SchoolSort, SessionRecord, Store, StoreError, TokenAccess, TokenHolder,
+};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -2584,10 +2586,33 @@ contract!(
                 label: "label".into(),
                 created_at: 10,
                 expires_at: 1_000,
+                access: TokenAccess::ReadWrite,
             })
             .await
             .unwrap();
-        assert_eq!(s.api_token_user("h1", 999).await.unwrap(), Some(user.clone()));
+        assert_eq!(
+            s.api_token_user("h1", 999).await.unwrap(),
+            Some(TokenHolder {
+                user: user.clone(),
+                access: TokenAccess::ReadWrite
+            })
+        );
+        // A read-only token says so.
+        let reader = s
+            .create_api_token(&NewApiToken {
+                token_hash: "r1".into(),
+                user: user.id,
+                label: "reader".into(),
+                created_at: 10,
+                expires_at: 1_000,
+                access: TokenAccess::ReadOnly,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            s.api_token_user("r1", 999).await.unwrap().map(|h| h.access),
+            Some(TokenAccess::ReadOnly)
+        );
         assert_eq!(
             s.api_token_user("h1", 1_000).await.unwrap(),
             None,
@@ -2602,6 +2627,7 @@ contract!(
                 label: String::new(),
                 created_at: 11,
                 expires_at: 1_000,
+                access: TokenAccess::ReadWrite,
             })
             .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
@@ -2609,17 +2635,21 @@ contract!(
         assert!(!s.revoke_api_token(id, 21).await.unwrap(), "revoked once");
         assert_eq!(s.api_token_user("h1", 30).await.unwrap(), None);
         let listed = s.api_tokens().await.unwrap();
-        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            listed.iter().map(|t| (t.id, t.access)).collect::<Vec<_>>(),
+            [(reader, TokenAccess::ReadOnly), (id, TokenAccess::ReadWrite)],
+            "newest first"
+        );
         assert_eq!(
             (
-                listed[0].id,
-                listed[0].revoked_at,
-                listed[0].expires_at,
-                listed[0].label.as_str()
+                listed[1].id,
+                listed[1].revoked_at,
+                listed[1].expires_at,
+                listed[1].label.as_str()
             ),
             (id, Some(20), 1_000, "label")
         );
-        assert_eq!(listed[0].user, user);
+        assert_eq!(listed[1].user, user);
     }
 );
 

@@ -27,6 +27,7 @@ use domain::access::User;
 use serde::de::DeserializeOwned;
 use service::ServiceError;
 use service::auth::constant_time_eq;
+use service::store::TokenAccess;
 
 /// The OpenAPI description, kept beside the code (a test checks every route is in it).
 pub(crate) const OPENAPI: &str = include_str!("../../../docs/openapi.json");
@@ -255,7 +256,8 @@ pub(crate) fn path_id(s: &str) -> Result<i64, ApiError> {
         .ok_or_else(ApiError::not_found)
 }
 
-/// Who is asking: a bearer token, or else a session cookie (writes then need `X-CSRF-Token`).
+/// Who is asking: a bearer token (a read-only one only for GET and HEAD), or else a session
+/// cookie (writes then need `X-CSRF-Token`).
 pub(crate) async fn authenticate(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     match caller(&app, request.headers(), request.method()).await {
         Ok(user) => {
@@ -274,11 +276,18 @@ async fn caller(app: &AppState, headers: &HeaderMap, method: &Method) -> Result<
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
             _ => return Err(unauthorised("Authorization: use the Bearer scheme with an API token")),
         };
-        return app
+        let holder = app
             .service
             .api_token_user(token)
             .await?
-            .ok_or_else(|| unauthorised("Authorization: the API token is not valid or was revoked"));
+            .ok_or_else(|| unauthorised("Authorization: the API token is not valid or was revoked"))?;
+        if holder.access == TokenAccess::ReadOnly && !is_read(method) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "this API token is read-only: it may only read (GET); make a token without --read-only to write",
+            ));
+        }
+        return Ok(holder.user);
     }
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Err(unauthorised(
@@ -290,7 +299,7 @@ async fn caller(app: &AppState, headers: &HeaderMap, method: &Method) -> Result<
         .session(token)
         .await?
         .ok_or_else(|| unauthorised("the session has ended: sign in again or use an API token"))?;
-    if method != Method::GET && method != Method::HEAD {
+    if !is_read(method) {
         let sent = headers
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
@@ -303,6 +312,10 @@ async fn caller(app: &AppState, headers: &HeaderMap, method: &Method) -> Result<
         }
     }
     Ok(session.user)
+}
+
+fn is_read(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
 }
 
 /// Under `/api/`, turns any error response that is not JSON (the router's 404 and 405, a body

@@ -13,6 +13,7 @@ use axum::http::{Request, StatusCode, header};
 use domain::access::Scope;
 use domain::ids::ClusterId;
 use serde_json::{Value, json};
+use service::store::TokenAccess;
 use service::{Service, SystemClock};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -39,7 +40,12 @@ async fn demo() -> Demo {
     service.build_demo(NORFOLK).await.unwrap();
     let token = async |who: &str| {
         service
-            .create_api_token(&format!("{who}@demo.clusterwise.test"), "test", 30)
+            .create_api_token(
+                &format!("{who}@demo.clusterwise.test"),
+                "test",
+                30,
+                TokenAccess::ReadWrite,
+            )
             .await
             .unwrap()
             .token
@@ -459,7 +465,7 @@ async fn tokens_cookies_and_errors_follow_one_rule_each() {
     // A revoked token stops working at once.
     let made = d
         .service
-        .create_api_token("adviser@demo.clusterwise.test", "to revoke", 30)
+        .create_api_token("adviser@demo.clusterwise.test", "to revoke", 30, TokenAccess::ReadWrite)
         .await
         .unwrap();
     assert_eq!(
@@ -476,6 +482,63 @@ async fn tokens_cookies_and_errors_follow_one_rule_each() {
     assert!(d.service.revoke_api_token(made.id).await.is_err(), "revoked once");
     let listed = d.service.api_tokens().await.unwrap();
     assert!(listed.iter().any(|t| t.id == made.id && t.revoked_at.is_some()));
+    // A read-only token reads as its user does and is refused every write, whatever the user
+    // may do: the officer's read-write token posts the same receipt.
+    let reader = d
+        .service
+        .create_api_token("officer@demo.clusterwise.test", "dashboard", 30, TokenAccess::ReadOnly)
+        .await
+        .unwrap();
+    assert_eq!(reader.access, TokenAccess::ReadOnly);
+    assert_eq!(
+        send(&d.router, request("GET", &ledger, Some(&reader.token), None, None))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let entries = format!("{ledger}/entries");
+    let refused = error(
+        &send(
+            &d.router,
+            request(
+                "POST",
+                &entries,
+                Some(&reader.token),
+                Some(&receipt(100)),
+                Some("read-only-1"),
+            ),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    );
+    assert!(refused["message"].as_str().unwrap().contains("read-only"), "{refused}");
+    assert_eq!(
+        send(
+            &d.router,
+            request(
+                "POST",
+                &entries,
+                Some(&d.officer),
+                Some(&receipt(100)),
+                Some("read-only-1")
+            )
+        )
+        .await
+        .status,
+        StatusCode::CREATED,
+        "nothing was stored under the refused key"
+    );
+    let listed = d.service.api_tokens().await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|t| t.id == reader.id && t.access == TokenAccess::ReadOnly)
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|t| t.id == made.id && t.access == TokenAccess::ReadWrite)
+    );
     // Every token expires: 30 days from now here, and never more than 366.
     let now = i64::try_from(
         std::time::SystemTime::now()
@@ -488,7 +551,12 @@ async fn tokens_cookies_and_errors_follow_one_rule_each() {
     for days in [0, 367] {
         let refused = d
             .service
-            .create_api_token("adviser@demo.clusterwise.test", "too long", days)
+            .create_api_token(
+                "adviser@demo.clusterwise.test",
+                "too long",
+                days,
+                TokenAccess::ReadWrite,
+            )
             .await
             .unwrap_err();
         assert!(

@@ -809,7 +809,11 @@ async fn every_route_every_role_own_and_other_scope_is_allowed_or_refused_as_the
         let email = format!("{who}@demo.clusterwise.test");
         tokens.insert(
             who,
-            d.service.create_api_token(&email, "matrix", 1).await.unwrap().token,
+            d.service
+                .create_api_token(&email, "matrix", 1, service::store::TokenAccess::ReadWrite)
+                .await
+                .unwrap()
+                .token,
         );
     }
     let mut failures = Vec::new();
