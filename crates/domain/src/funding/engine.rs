@@ -549,8 +549,13 @@ pub enum AllocationError {
         cluster: String,
         source: Box<AllocationError>,
     },
-    #[error("stream {stream}: the amounts are too large to add up")]
-    Overflow { stream: String },
+    #[error("stream {stream} component {component:?} {field}: the amounts are too large to add up")]
+    Overflow {
+        stream: String,
+        component: String,
+        /// The policy-file field whose value made the sum too large.
+        field: &'static str,
+    },
 }
 
 /// Where the engine is, for error messages.
@@ -566,8 +571,18 @@ impl At<'_> {
     fn c(&self) -> String {
         self.component.to_string()
     }
-    fn overflow(&self) -> AllocationError {
-        AllocationError::Overflow { stream: self.s() }
+    /// The amounts are too large to add up, blamed on `field` of this component.
+    fn overflow(&self, field: &'static str) -> AllocationError {
+        self.overflow_in(self.component, field)
+    }
+    /// The same, for a part of the stream that is not one of its components (its budget or
+    /// top-slice).
+    fn overflow_in(&self, component: &str, field: &'static str) -> AllocationError {
+        AllocationError::Overflow {
+            stream: self.s(),
+            component: component.to_string(),
+            field,
+        }
     }
     fn split(&self, source: ApportionError) -> AllocationError {
         match source {
@@ -599,7 +614,7 @@ impl At<'_> {
                 urn,
                 field: factor.code(),
             },
-            NeedError::Overflow => self.overflow(),
+            NeedError::Overflow => self.overflow("need"),
         }
     }
     fn negative(&self, field: &'static str, amount: Money) -> Result<(), AllocationError> {
@@ -634,7 +649,7 @@ impl At<'_> {
     fn post_cost(&self, fte: Decimal, cost: Money) -> Result<Money, AllocationError> {
         let exact = fte
             .checked_mul(cost.to_decimal_pence())
-            .ok_or_else(|| self.overflow())?;
+            .ok_or_else(|| self.overflow("cost_per_fte"))?;
         if !exact.fract().is_zero() {
             return Err(AllocationError::PostCostNotWholePence {
                 stream: self.s(),
@@ -643,16 +658,21 @@ impl At<'_> {
                 cost,
             });
         }
-        Money::round(exact, Granularity::Penny, Rounding::Down).map_err(|_| self.overflow())
+        Money::round(exact, Granularity::Penny, Rounding::Down).map_err(|_| self.overflow("cost_per_fte"))
     }
 }
 
-/// The sum of a pot's weights, or the stream's overflow error when they are too large to add.
-fn total_of(values: impl IntoIterator<Item = Decimal>, at: &At<'_>) -> Result<Decimal, AllocationError> {
+/// The sum of a pot's weights, or an overflow error blaming `field` when they are too large to
+/// add.
+fn total_of(
+    values: impl IntoIterator<Item = Decimal>,
+    at: &At<'_>,
+    field: &'static str,
+) -> Result<Decimal, AllocationError> {
     values
         .into_iter()
         .try_fold(Decimal::ZERO, Decimal::checked_add)
-        .ok_or_else(|| at.overflow())
+        .ok_or_else(|| at.overflow(field))
 }
 
 /// A share model's weight and detail for each school, in order.
@@ -676,7 +696,7 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
                 .iter()
                 .map(|s| p.count(s).ok_or_else(|| missing(s.urn, "FTE pupils")))
                 .collect::<Result<_, _>>()?;
-            let total = total_of(counts.iter().copied(), at)?;
+            let total = total_of(counts.iter().copied(), at, "pupils")?;
             counts
                 .into_iter()
                 .map(|count| {
@@ -704,11 +724,11 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
                     let w = weight
                         .checked_mul(Decimal::from(fsm))
                         .and_then(|x| x.checked_add(Decimal::from(s.pupils)))
-                        .ok_or_else(|| at.overflow())?;
+                        .ok_or_else(|| at.overflow("fsm_weight"))?;
                     Ok((s.pupils, fsm, w))
                 })
                 .collect::<Result<_, AllocationError>>()?;
-            let total = total_of(ws.iter().map(|w| w.2), at)?;
+            let total = total_of(ws.iter().map(|w| w.2), at, "fsm_weight")?;
             ws.into_iter()
                 .map(|(pupils, fsm, w)| {
                     (
@@ -735,7 +755,7 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
         }
         ShareModel::Need(index) => {
             let scores = index.decimal_scores(schools).map_err(|e| at.need(e))?;
-            let total = total_of(scores.iter().copied(), at)?;
+            let total = total_of(scores.iter().copied(), at, "need")?;
             scores
                 .into_iter()
                 .map(|score| (Weight::new(score), Detail::Need { score, total }))
@@ -759,7 +779,7 @@ fn weights(model: &ShareModel, schools: &[&SchoolData], at: &At<'_>) -> Result<V
                     Ok((s.inspection_grade, w))
                 })
                 .collect::<Result<_, AllocationError>>()?;
-            let total = total_of(ws.iter().map(|w| w.1), at)?;
+            let total = total_of(ws.iter().map(|w| w.1), at, "grade_weights")?;
             ws.into_iter()
                 .map(|(grade, weight)| (Weight::new(weight), Detail::Grade { grade, weight, total }))
                 .collect()
@@ -998,9 +1018,9 @@ fn split_general(
     if let ShareModel::MinimumThenNeed { minimum, need } = model {
         at.negative("minimum", *minimum)?;
         let floors = minimum
-            .checked_mul(i64::try_from(schools.len()).map_err(|_| at.overflow())?)
-            .ok_or_else(|| at.overflow())?;
-        let rest = pot.checked_sub(floors).ok_or_else(|| at.overflow())?;
+            .checked_mul(i64::try_from(schools.len()).map_err(|_| at.overflow("minimum"))?)
+            .ok_or_else(|| at.overflow("minimum"))?;
+        let rest = pot.checked_sub(floors).ok_or_else(|| at.overflow("minimum"))?;
         if rest.is_negative() {
             return Err(AllocationError::MinimumExceedsShare {
                 stream: at.s(),
@@ -1023,7 +1043,7 @@ fn split_general(
             .zip(scores)
             .map(|((_, m), score)| {
                 Ok((
-                    m.checked_add(*minimum).ok_or_else(|| at.overflow())?,
+                    m.checked_add(*minimum).ok_or_else(|| at.overflow("minimum"))?,
                     Detail::MinimumThenNeed {
                         minimum: *minimum,
                         rest,
@@ -1108,7 +1128,7 @@ pub(crate) fn allocate_eligible(
                 Some(top) => top,
                 None => {
                     let exact = budget.to_decimal_pence() * t.percent / Decimal::ONE_HUNDRED;
-                    Money::round(exact, g, Rounding::Down).map_err(|_| base.overflow())?
+                    Money::round(exact, g, Rounding::Down).map_err(|_| base.overflow_in("top_slice", "percent"))?
                 }
             };
             lines.push(Line {
@@ -1152,7 +1172,7 @@ pub(crate) fn allocate_eligible(
             Component::Flat { amount, .. } => {
                 at.negative("amount", *amount)?;
                 for s in eligible {
-                    push(&mut lines, s.urn, name, *amount, How::Flat).ok_or_else(|| at.overflow())?;
+                    push(&mut lines, s.urn, name, *amount, How::Flat).ok_or_else(|| at.overflow("amount"))?;
                 }
             }
             Component::PerPupilRate { rate, .. } | Component::FsmRate { rate, .. } => {
@@ -1172,8 +1192,8 @@ pub(crate) fn allocate_eligible(
                         urn: s.urn,
                         field,
                     })?;
-                    let exact_pence = rate.times(count).ok_or_else(|| at.overflow())?;
-                    let amount = Money::round(exact_pence, g, Rounding::Down).map_err(|_| at.overflow())?;
+                    let exact_pence = rate.times(count).ok_or_else(|| at.overflow("rate"))?;
+                    let amount = Money::round(exact_pence, g, Rounding::Down).map_err(|_| at.overflow("rate"))?;
                     let explanation = How::Rate {
                         count,
                         what: what.clone(),
@@ -1181,7 +1201,7 @@ pub(crate) fn allocate_eligible(
                         exact: amount.to_decimal_pence() == exact_pence,
                         granularity: g,
                     };
-                    push(&mut lines, s.urn, name, amount, explanation).ok_or_else(|| at.overflow())?;
+                    push(&mut lines, s.urn, name, amount, explanation).ok_or_else(|| at.overflow("rate"))?;
                 }
             }
             Component::Earmark {
@@ -1207,13 +1227,13 @@ pub(crate) fn allocate_eligible(
                         activity: activity.clone(),
                     },
                 )
-                .ok_or_else(|| at.overflow())?;
+                .ok_or_else(|| at.overflow("amount"))?;
             }
             Component::LsuUnits {
                 units, unit_cost, need, ..
             } => {
                 at.negative("unit_cost", *unit_cost)?;
-                let n = usize::try_from(*units).map_err(|_| at.overflow())?;
+                let n = usize::try_from(*units).map_err(|_| at.overflow("units"))?;
                 if n > eligible.len() {
                     return Err(AllocationError::TooManyUnits {
                         stream: at.s(),
@@ -1247,7 +1267,7 @@ pub(crate) fn allocate_eligible(
                             unit_cost: *unit_cost,
                         },
                     )
-                    .ok_or_else(|| at.overflow())?;
+                    .ok_or_else(|| at.overflow("unit_cost"))?;
                 }
             }
             Component::Posts {
@@ -1280,7 +1300,7 @@ pub(crate) fn allocate_eligible(
                             cost_per_fte: *cost_per_fte,
                         },
                     )
-                    .ok_or_else(|| at.overflow())?;
+                    .ok_or_else(|| at.overflow("cost_per_fte"))?;
                 }
             }
             Component::Pool {
@@ -1329,13 +1349,17 @@ pub(crate) fn allocate_eligible(
                             detail,
                         },
                     )
-                    .ok_or_else(|| at.overflow())?;
+                    .ok_or_else(|| at.overflow("cost_per_fte"))?;
                 }
             }
         }
     }
-    let available = budget.checked_sub(top_slice).ok_or_else(|| base.overflow())?;
-    let remaining = available.checked_sub(fixed).ok_or_else(|| base.overflow())?;
+    let available = budget
+        .checked_sub(top_slice)
+        .ok_or_else(|| base.overflow_in("top_slice", "percent"))?;
+    let remaining = available
+        .checked_sub(fixed)
+        .ok_or_else(|| base.overflow_in("fixed components", "amount"))?;
     if remaining.is_negative() {
         return Err(AllocationError::FixedExceedBudget {
             stream: base.s(),
@@ -1352,7 +1376,9 @@ pub(crate) fn allocate_eligible(
         .collect();
     // Down to whole units (`remaining` is not negative here).
     let sharable = Money::from_pence(remaining.pence() - remaining.pence() % g.pence());
-    let mut central_rest = remaining.checked_sub(sharable).ok_or_else(|| base.overflow())?;
+    let mut central_rest = remaining
+        .checked_sub(sharable)
+        .ok_or_else(|| base.overflow_in("budget", "total"))?;
     if shares.is_empty() {
         central_rest = remaining;
     } else {
@@ -1452,7 +1478,8 @@ pub(crate) fn allocate_eligible(
         lines,
     };
     if !allocation.reconciles() {
-        return Err(base.overflow());
+        // Only when the lines are too large to add up.
+        return Err(base.overflow_in("budget", "total"));
     }
     Ok(allocation)
 }
@@ -1594,29 +1621,44 @@ mod tests {
             stream: &fence,
             component: "FSM-weighted",
         };
-        for m in [
-            ShareModel::FsmWeighted {
-                weight: "12116400000100000000144382016".parse().unwrap(),
-            },
-            ShareModel::ByGrade {
-                weights: [Decimal::MAX; 7],
-                ungraded: None,
-            },
+        for (m, field) in [
+            (
+                ShareModel::FsmWeighted {
+                    weight: "12116400000100000000144382016".parse().unwrap(),
+                },
+                "fsm_weight",
+            ),
+            (
+                ShareModel::ByGrade {
+                    weights: [Decimal::MAX; 7],
+                    ungraded: None,
+                },
+                "grade_weights",
+            ),
         ] {
             let mut scratch = Scratch::default();
+            let e = split(
+                Money::from_pence(1_000_000),
+                &m,
+                &refs,
+                Granularity::Penny,
+                &at,
+                &mut scratch,
+            )
+            .unwrap_err();
             assert_eq!(
-                split(
-                    Money::from_pence(1_000_000),
-                    &m,
-                    &refs,
-                    Granularity::Penny,
-                    &at,
-                    &mut scratch
-                ),
-                Err(AllocationError::Overflow {
-                    stream: fence.to_string()
-                }),
+                e,
+                AllocationError::Overflow {
+                    stream: fence.to_string(),
+                    component: "FSM-weighted".into(),
+                    field,
+                },
                 "{m:?}"
+            );
+            // The message names the stream, the component and the field to fix.
+            assert_eq!(
+                e.to_string(),
+                format!("stream {fence} component \"FSM-weighted\" {field}: the amounts are too large to add up")
             );
         }
     }

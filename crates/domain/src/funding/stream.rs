@@ -124,7 +124,11 @@ fn budgets_for_sizes(
     sizes: &[(u64, i64)],
 ) -> Result<Vec<Money>, AllocationError> {
     let stream = pot.ring_fence.to_string();
-    let overflow = || AllocationError::Overflow { stream: stream.clone() };
+    let overflow = |field: &'static str| AllocationError::Overflow {
+        stream: stream.clone(),
+        component: "budget".into(),
+        field,
+    };
     let negative = |field: &'static str, amount: Money| -> Result<(), AllocationError> {
         if amount.is_negative() {
             return Err(AllocationError::NegativeAmount {
@@ -176,7 +180,8 @@ fn budgets_for_sizes(
                             });
                         }
                     }
-                    let published = Money::sum(amounts.iter().map(|(_, m)| m)).ok_or_else(overflow)?;
+                    let published =
+                        Money::sum(amounts.iter().map(|(_, m)| m)).ok_or_else(|| overflow("national.published"))?;
                     if published != *total {
                         return Err(AllocationError::PublishedDoesNotSum {
                             stream: stream.clone(),
@@ -216,16 +221,18 @@ fn budgets_for_sizes(
         .map(|((pupils, schools), national)| {
             let mut b = national
                 .checked_add(rule.fixed.unwrap_or(Money::ZERO))
-                .ok_or_else(overflow)?;
+                .ok_or_else(|| overflow("fixed"))?;
             if let Some(rate) = rule.per_pupil {
-                let exact = rate.times(Decimal::from(*pupils)).ok_or_else(overflow)?;
-                let m = Money::round(exact, pot.granularity, Rounding::Down).map_err(|_| overflow())?;
-                b = b.checked_add(m).ok_or_else(overflow)?;
+                let exact = rate
+                    .times(Decimal::from(*pupils))
+                    .ok_or_else(|| overflow("per_pupil"))?;
+                let m = Money::round(exact, pot.granularity, Rounding::Down).map_err(|_| overflow("per_pupil"))?;
+                b = b.checked_add(m).ok_or_else(|| overflow("per_pupil"))?;
             }
             if let Some(per) = rule.per_school {
                 b = b
-                    .checked_add(per.checked_mul(*schools).ok_or_else(overflow)?)
-                    .ok_or_else(overflow)?;
+                    .checked_add(per.checked_mul(*schools).ok_or_else(|| overflow("per_school"))?)
+                    .ok_or_else(|| overflow("per_school"))?;
             }
             Ok(b.max(rule.minimum.unwrap_or(Money::ZERO)))
         })
